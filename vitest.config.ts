@@ -1,10 +1,30 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `unit` (engine, constructs, synth; no network) and `cluster` (files named
+ * `*.cluster.test.ts`, run against the real control plane that `test/cluster/global-setup.ts` starts).
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Cluster tests share one control plane started by the global setup; each file uses its own namespace.
-    testTimeout: 30_000,
-    hookTimeout: 120_000,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.cluster.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          include: ['test/**/*.cluster.test.ts'],
+          globalSetup: ['test/cluster/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          // One shared control plane; files run one at a time so timings stay meaningful on 2 cores.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });
