@@ -3,7 +3,7 @@
  * types (`Static<>`), ajv validation, and the CRDs' structural openAPIV3Schema (see `crd-schema.ts`).
  * Only the JSON Schema shapes that `toStructuralSchema` can translate are produced here.
  */
-import Type, { type TSchema, type TUnsafe } from 'typebox';
+import Type, { type TProperties, type TSchema, type TUnsafe } from 'typebox';
 
 /** A string restricted to a fixed set of values; the TypeScript type is the union of the values. */
 export function StringEnum<const V extends readonly string[]>(
@@ -30,4 +30,9 @@ export function StringMap<T extends TSchema>(value: T, description?: string) {
 /** An RFC 3339 timestamp, as Kubernetes `metav1.Time` serializes it. */
 export function Timestamp(description: string) {
   return Type.String({ format: 'date-time', description });
+}
+
+/** An object with exactly these fields: a misspelt field is an error, not silently ignored. */
+export function StrictObject<P extends TProperties>(properties: P, options: { description?: string } = {}) {
+  return Type.Object(properties, { ...options, additionalProperties: false });
 }

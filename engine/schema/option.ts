@@ -3,7 +3,7 @@
  * substituted as `${option.<name>}`.
  */
 import Type, { type Static } from 'typebox';
-import { StringEnum } from './_builders.js';
+import { StrictObject, StringEnum } from './_builders.js';
 
 export const OPTION_TYPES = ['Bool', 'String', 'Select', 'Multi', 'Date'] as const;
 export type OptionType = (typeof OPTION_TYPES)[number];
@@ -14,38 +14,38 @@ export type BoolFormat = (typeof BOOL_FORMATS)[number];
 /** Option names are used in `${option.<name>}`: Furiko's character set. */
 export const OPTION_NAME_PATTERN = '^[a-zA-Z0-9_.-]+$';
 
-export const BoolOptionConfigSchema = Type.Object({
+export const BoolOptionConfigSchema = StrictObject({
   default: Type.Boolean({ description: 'Value used when none is given.' }),
   format: Type.Optional(StringEnum(BOOL_FORMATS, { description: 'How the value is rendered. Defaults to TrueFalse.' })),
   trueVal: Type.Optional(Type.String({ description: 'Rendering of true with format Custom.' })),
   falseVal: Type.Optional(Type.String({ description: 'Rendering of false with format Custom.' })),
 });
 
-export const StringOptionConfigSchema = Type.Object({
+export const StringOptionConfigSchema = StrictObject({
   default: Type.Optional(Type.String()),
   trimSpaces: Type.Optional(Type.Boolean({ description: 'Trim leading and trailing white space.' })),
 });
 
-export const SelectOptionConfigSchema = Type.Object({
+export const SelectOptionConfigSchema = StrictObject({
   default: Type.Optional(Type.String({ description: 'Must be one of `values`.' })),
   values: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
   allowCustom: Type.Optional(Type.Boolean({ description: 'Accept values outside `values`.' })),
 });
 
-export const MultiOptionConfigSchema = Type.Object({
+export const MultiOptionConfigSchema = StrictObject({
   default: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Each must be one of `values`.' })),
   delimiter: Type.String({ description: 'Joins the selected values; may be empty.' }),
   values: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
   allowCustom: Type.Optional(Type.Boolean()),
 });
 
-export const DateOptionConfigSchema = Type.Object({
+export const DateOptionConfigSchema = StrictObject({
   format: Type.Optional(
     Type.String({ description: 'moment.js-style format; RFC 3339 when empty. Rendered in the input\'s own UTC offset.' }),
   ),
 });
 
-export const OptionSpecSchema = Type.Object({
+export const OptionSpecSchema = StrictObject({
   type: StringEnum(OPTION_TYPES),
   name: Type.String({ pattern: OPTION_NAME_PATTERN, minLength: 1, maxLength: 63 }),
   label: Type.Optional(Type.String({ description: 'Human-readable label shown by tools.' })),

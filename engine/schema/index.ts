@@ -1,0 +1,5 @@
+export * from './option.js';
+export * from './template.js';
+export * from './resources.js';
+export * from './crd.js';
+export * from './validate.js';

@@ -1,0 +1,169 @@
+/**
+ * The taskplane.dev/v1alpha1 resources: JobConfig (the definition) and JobRun (one execution).
+ */
+import Type, { type Static } from 'typebox';
+import { OpaqueObject, StrictObject, StringEnum, StringMap, Timestamp } from './_builders.js';
+import { OptionSpecSchema } from './option.js';
+import { JobTemplateSchema } from './template.js';
+
+export const API_GROUP = 'taskplane.dev';
+export const API_VERSION = 'v1alpha1';
+export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+export const CONCURRENCY_POLICIES = ['Allow', 'Forbid', 'Enqueue'] as const;
+export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
+export const RUN_TYPES = ['Adhoc', 'Scheduled'] as const;
+export const MATERIALIZATIONS = ['Rendered', 'Deferred'] as const;
+export type MaterializationMode = (typeof MATERIALIZATIONS)[number];
+
+/** Furiko's JobRun phases (13). */
+export const RUN_PHASES = [
+  'Queued', 'Starting', 'Pending', 'Running', 'Terminating', 'RetryBackoff', 'Retrying',
+  'Succeeded', 'Failed', 'Killing', 'Killed', 'AdmissionError', 'FinishedUnknown',
+] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
+
+export const TASK_STATES = ['Starting', 'Running', 'Killing', 'Terminated', 'DeletedFinalStateUnknown'] as const;
+export const TASK_RESULTS = ['Succeeded', 'Failed', 'Killed'] as const;
+export const INDEX_STATES = ['NotCreated', 'RetryBackoff', 'Starting', 'Running', 'Terminated'] as const;
+export const RUN_RESULTS = ['Success', 'Failed', 'AdmissionError', 'Killed', 'FinalStateUnknown'] as const;
+
+export const ConcurrencySpecSchema = StrictObject({
+  policy: StringEnum(CONCURRENCY_POLICIES),
+  maxConcurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'Active runs allowed with Forbid or Enqueue. Defaults to 1.' })),
+});
+
+export const ScheduleSpecSchema = StrictObject({
+  cron: StrictObject({
+    expression: Type.Optional(Type.String()),
+    expressions: Type.Optional(Type.Array(Type.String())),
+    timezone: Type.Optional(Type.String()),
+  }),
+  disabled: Type.Optional(Type.Boolean()),
+});
+
+export const JobConfigSpecSchema = StrictObject({
+  template: JobTemplateSchema,
+  concurrency: ConcurrencySpecSchema,
+  schedule: Type.Optional(ScheduleSpecSchema),
+  options: Type.Optional(Type.Array(OptionSpecSchema)),
+});
+
+const ConditionSchema = StrictObject({
+  type: Type.String(),
+  status: StringEnum(['True', 'False', 'Unknown'] as const),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  lastTransitionTime: Type.Optional(Timestamp('When the status last changed.')),
+  observedGeneration: Type.Optional(Type.Integer()),
+});
+
+const RunReferenceSchema = StrictObject({
+  name: Type.String(),
+  phase: Type.Optional(Type.String()),
+  startTime: Type.Optional(Timestamp('When the run started.')),
+});
+
+export const JobConfigStatusSchema = StrictObject({
+  state: Type.Optional(StringEnum(['Ready', 'ReadyEnabled', 'ReadyDisabled', 'JobQueued', 'Executing'] as const)),
+  active: Type.Optional(Type.Integer()),
+  queued: Type.Optional(Type.Integer()),
+  activeRuns: Type.Optional(Type.Array(RunReferenceSchema)),
+  queuedRuns: Type.Optional(Type.Array(RunReferenceSchema)),
+  lastExecuted: Type.Optional(Timestamp('Latest start of any run.')),
+  lastScheduled: Type.Optional(Timestamp('Latest schedule time.')),
+  observedGeneration: Type.Optional(Type.Integer()),
+  conditions: Type.Optional(Type.Array(ConditionSchema)),
+});
+
+export const JobRunSpecSchema = StrictObject({
+  configName: Type.String({ minLength: 1, description: 'The JobConfig this run executes.' }),
+  type: Type.Optional(StringEnum(RUN_TYPES, { description: 'Defaults to Adhoc.' })),
+  optionValues: Type.Optional(OpaqueObject('Option values as given (typed); their rendered forms are in substitutions.')),
+  substitutions: StringMap(Type.String(), 'Every variable resolved at synth time: option.*, jobconfig.*, and user variables.'),
+  template: JobTemplateSchema,
+  materialization: Type.Optional(
+    StringEnum(MATERIALIZATIONS, { description: 'Rendered: first attempts are in Git. Deferred: the watcher creates them. Defaults to Rendered.' }),
+  ),
+  concurrencyPolicy: Type.Optional(StringEnum(CONCURRENCY_POLICIES, { description: 'Deferred runs only; defaults to the JobConfig\'s.' })),
+  startAfter: Type.Optional(Timestamp('Deferred runs start no earlier than this.')),
+  killTimestamp: Type.Optional(Timestamp('Kill the run at this time (in place).')),
+});
+
+const TaskStatusSchema = StrictObject({
+  state: StringEnum(TASK_STATES),
+  result: Type.Optional(StringEnum(TASK_RESULTS)),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+});
+
+const TaskRefSchema = StrictObject({
+  name: Type.String(),
+  kind: Type.String(),
+  apiVersion: Type.String(),
+  parallelIndex: OpaqueObject('The parallel index, e.g. {"indexNumber":0}.'),
+  retryIndex: Type.Integer(),
+  creationTimestamp: Type.Optional(Timestamp('When the task object was created.')),
+  runningTimestamp: Type.Optional(Timestamp('When the task started running.')),
+  finishTimestamp: Type.Optional(Timestamp('When the task finished.')),
+  status: TaskStatusSchema,
+  deletedStatus: Type.Optional(TaskStatusSchema),
+  taskResult: Type.Optional(OpaqueObject('The parsed result payload, when the executor has one.')),
+});
+
+const IndexStatusSchema = StrictObject({
+  index: OpaqueObject('The parallel index.'),
+  key: Type.String({ description: 'The index as it appears in task names.' }),
+  createdTasks: Type.Integer(),
+  state: StringEnum(INDEX_STATES),
+  result: Type.Optional(StringEnum(['Succeeded', 'Failed'] as const)),
+});
+
+export const JobRunStatusSchema = StrictObject({
+  phase: Type.Optional(StringEnum(RUN_PHASES)),
+  result: Type.Optional(StringEnum(RUN_RESULTS)),
+  reason: Type.Optional(Type.String()),
+  message: Type.Optional(Type.String()),
+  startTime: Type.Optional(Timestamp('When the run started.')),
+  finishTime: Type.Optional(Timestamp('When the run finished.')),
+  progress: Type.Optional(Type.String({ description: 'Succeeded indexes / all indexes, e.g. 7/10.' })),
+  createdTasks: Type.Optional(Type.Integer()),
+  runningTasks: Type.Optional(Type.Integer()),
+  tasks: Type.Optional(Type.Array(TaskRefSchema)),
+  indexes: Type.Optional(Type.Array(IndexStatusSchema)),
+  observedGeneration: Type.Optional(Type.Integer()),
+  conditions: Type.Optional(Type.Array(ConditionSchema)),
+});
+
+export type ConcurrencySpec = Static<typeof ConcurrencySpecSchema>;
+export type JobConfigSpec = Static<typeof JobConfigSpecSchema>;
+export type JobConfigStatus = Static<typeof JobConfigStatusSchema>;
+export type JobRunSpec = Static<typeof JobRunSpecSchema>;
+export type JobRunStatus = Static<typeof JobRunStatusSchema>;
+export type TaskRef = Static<typeof TaskRefSchema>;
+
+/** The object metadata taskplane reads; the rest passes through untouched. */
+export interface ObjectMeta {
+  readonly name: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly generation?: number;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+export interface JobConfigObject {
+  readonly apiVersion: typeof GROUP_VERSION;
+  readonly kind: 'JobConfig';
+  readonly metadata: ObjectMeta;
+  readonly spec: JobConfigSpec;
+  readonly status?: JobConfigStatus;
+}
+
+export interface JobRunObject {
+  readonly apiVersion: typeof GROUP_VERSION;
+  readonly kind: 'JobRun';
+  readonly metadata: ObjectMeta;
+  readonly spec: JobRunSpec;
+  readonly status?: JobRunStatus;
+}

@@ -1,0 +1,52 @@
+/**
+ * ajv validation of JobConfig and JobRun specs against the schema, reported as FieldErrors.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { TSchema } from 'typebox';
+import type { FieldError } from '../errors.js';
+import { JobConfigSpecSchema, JobRunSpecSchema } from './resources.js';
+
+/** RFC 3339 as Kubernetes accepts for metav1.Time. */
+export const RFC3339_PATTERN = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+ajv.addKeyword('x-kubernetes-preserve-unknown-fields');
+ajv.addFormat('date-time', RFC3339_PATTERN);
+
+const compiled = new Map<TSchema, ValidateFunction>();
+
+/** Validates `value` against `schema`; every violation becomes a FieldError under `field`. */
+export function validateAgainst(schema: TSchema, value: unknown, field: string): FieldError[] {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => toFieldError(e, field));
+}
+
+export const validateJobConfigSpec = (spec: unknown, field = 'spec') => validateAgainst(JobConfigSpecSchema, spec, field);
+export const validateJobRunSpec = (spec: unknown, field = 'spec') => validateAgainst(JobRunSpecSchema, spec, field);
+
+function toFieldError(error: ErrorObject, base: string): FieldError {
+  const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let field = base;
+  for (const segment of segments) field += /^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return { field: `${field}.${String(params.missingProperty)}`, message: 'is required' };
+    case 'additionalProperties':
+      return { field: `${field}.${String(params.additionalProperty)}`, message: 'is not a known field' };
+    case 'enum':
+      return { field, message: 'is not supported', value: error.data, valid: `one of ${(params.allowedValues as unknown[]).join(', ')}` };
+    case 'minimum':
+    case 'maximum':
+      return { field, message: `must be ${error.keyword === 'minimum' ? '>=' : '<='} ${String(params.limit)}`, value: error.data };
+    case 'pattern':
+      return { field, message: 'has characters that are not allowed', value: error.data, valid: `matching ${String(params.pattern)}` };
+    default:
+      return { field, message: error.message ?? error.keyword, value: error.data };
+  }
+}
