@@ -1,0 +1,86 @@
+/**
+ * `${...}` substitution over a whole manifest.
+ *
+ * Object-level: only string values change, never keys, and a value is placed inside the string leaf
+ * it replaces, so no value can change a manifest's structure. Single pass: substituted text is never
+ * scanned again. `$${` renders a literal `${`. Names in taskplane's namespaces must exist; any other
+ * `${...}` (a shell's `${HOME}`) and Kubernetes' `$(VAR)` pass through untouched.
+ */
+import type { FieldError } from './errors.js';
+import { suggest } from './suggest.js';
+
+export const VARIABLE_NAMESPACES = ['option', 'job', 'jobconfig', 'task'] as const;
+
+export function isReservedVariable(name: string): boolean {
+  return VARIABLE_NAMESPACES.some((ns) => name.startsWith(`${ns}.`));
+}
+
+export interface VariableScope {
+  /** Every variable that can be substituted, by full name (`option.env`, `task.name`, user names). */
+  readonly values: Readonly<Record<string, string>>;
+  /** Reserved names that exist but not here, with the reason (e.g. `job.uid` at synth time). */
+  readonly unavailable?: Readonly<Record<string, string>>;
+}
+
+export interface SubstitutionResult<T> {
+  readonly value: T;
+  readonly errors: FieldError[];
+}
+
+/** Substitutes every string value inside `value` (a JSON-like tree); `field` names its location. */
+export function substitute<T>(value: T, scope: VariableScope, field: string): SubstitutionResult<T> {
+  const errors: FieldError[] = [];
+  const result = walk(value, scope, field, errors) as T;
+  return { value: result, errors };
+}
+
+function walk(value: unknown, scope: VariableScope, field: string, errors: FieldError[]): unknown {
+  if (typeof value === 'string') return substituteString(value, scope, field, errors);
+  if (Array.isArray(value)) return value.map((item, i) => walk(item, scope, `${field}[${i}]`, errors));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) out[key] = walk(child, scope, `${field}.${key}`, errors);
+    return out;
+  }
+  return value;
+}
+
+/** Substitutes the variables of one string; exported for fields outside manifests (e.g. names). */
+export function substituteString(text: string, scope: VariableScope, field: string, errors: FieldError[]): string {
+  if (!text.includes('$')) return text;
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf('$'); at !== -1; at = text.indexOf('$', from)) {
+    if (text.startsWith('$${', at)) {
+      out += `${text.slice(from, at)}\${`;
+      from = at + 3;
+      continue;
+    }
+    const close = text.startsWith('${', at) ? text.indexOf('}', at + 2) : -1;
+    if (close === -1) {
+      out += text.slice(from, at + 1);
+      from = at + 1;
+      continue;
+    }
+    const name = text.slice(at + 2, close);
+    const known = Object.hasOwn(scope.values, name);
+    if (!known && isReservedVariable(name)) errors.push(unknownVariable(name, scope, field));
+    out += text.slice(from, at) + (known ? scope.values[name] : text.slice(at, close + 1));
+    from = close + 1;
+  }
+  return out + text.slice(from);
+}
+
+function unknownVariable(name: string, scope: VariableScope, field: string): FieldError {
+  const reason = scope.unavailable?.[name];
+  if (reason) return { field, message: `\${${name}} is not available here: ${reason}`, value: `\${${name}}` };
+  const namespace = name.slice(0, name.indexOf('.') + 1);
+  const candidates = Object.keys(scope.values).filter((n) => n.startsWith(namespace));
+  const close = suggest(name, candidates);
+  return {
+    field,
+    message: `unknown variable \${${name}}`,
+    value: `\${${name}}`,
+    valid: close.length ? `did you mean ${close.map((n) => `\${${n}}`).join(', ')}?` : candidates.length ? `one of ${candidates.map((n) => `\${${n}}`).join(', ')}` : `no ${namespace}* variables are defined`,
+  };
+}
