@@ -1,0 +1,8 @@
+/**
+ * Job options (Furiko's OptionSpec): spec validation, evaluation of option values into the text
+ * substituted for `${option.<name>}`, and the TypeScript types of option values. Pure: no cdk8s.
+ */
+export { validateOptionSpecs } from './validate.js';
+export { evaluateOptions, defaultOptionValues, type OptionEvaluation } from './evaluate.js';
+export { parseRfc3339, formatMoment, type ZonedInstant } from './date.js';
+export type { OptionValue, OptionValues } from './types.js';
