@@ -38,9 +38,8 @@ function walk(value: unknown, scope: VariableScope, field: string, errors: Field
   if (typeof value === 'string') return substituteString(value, scope, field, errors);
   if (Array.isArray(value)) return value.map((item, i) => walk(item, scope, `${field}[${i}]`, errors));
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(value)) out[key] = walk(child, scope, `${field}.${key}`, errors);
-    return out;
+    // fromEntries defines own properties: assigning `out['__proto__']` would drop the key instead.
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, walk(child, scope, `${field}.${key}`, errors)]));
   }
   return value;
 }
