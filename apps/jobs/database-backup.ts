@@ -1,0 +1,55 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import type { Construct } from 'constructs';
+import { BoolOptionFormat, Concurrency, JobConfig, Materialization, Option, TaskTemplate } from '../../constructs/index.js';
+
+/** Nightly logical backup of one database to object storage: a Pod task with typed options. */
+export function databaseBackup(scope: Construct): void {
+  const backup = new JobConfig(scope, 'database-backup', {
+    options: {
+      database: Option.select({ values: ['orders', 'customers', 'billing'], default: 'orders', label: 'Database' }),
+      full: Option.bool({ default: false, format: BoolOptionFormat.custom('--full', '--incremental') }),
+      retentionDays: Option.string({ default: '14', trimSpaces: true }),
+      snapshotAt: Option.date({ format: 'YYYYMMDD-HHmm', required: true, label: 'Snapshot time' }),
+    },
+    maxAttempts: 3,
+    retryDelay: Duration.minutes(5),
+    taskTimeout: Duration.hours(2),
+    concurrency: Concurrency.forbid(1),
+    task: TaskTemplate.pod({
+      metadata: {
+        labels: { 'app.kubernetes.io/name': 'database-backup', 'backup.example.com/database': '${option.database}' },
+        annotations: { 'backup.example.com/target': 's3://backups/${option.database}/${option.snapshotAt}' },
+      },
+      spec: {
+        serviceAccountName: 'database-backup',
+        containers: [
+          {
+            name: 'pg-dump',
+            image: 'registry.example.com/tools/pg-backup:16.4',
+            args: ['${option.full}', '--database=${option.database}', '--retention-days=${option.retentionDays}'],
+            env: [
+              { name: 'BACKUP_ID', value: '${job.name}-${task.retry_index}' },
+              { name: 'PGHOST', value: '${option.database}.db.svc' },
+              { name: 'PGPASSWORD', valueFrom: { secretKeyRef: { name: '${option.database}-db', key: 'password' } } },
+              { name: 'ARCHIVE', value: '$(PGHOST)-${option.snapshotAt}.dump' },
+            ],
+            resources: {
+              requests: { cpu: k8s.Quantity.fromString('250m'), memory: k8s.Quantity.fromString('512Mi') },
+              limits: { memory: k8s.Quantity.fromString('1Gi') },
+            },
+          },
+        ],
+      },
+    }),
+  });
+
+  backup.run('2026-11-21-full', { options: { database: 'billing', full: true, snapshotAt: new Date('2026-11-21T02:00:00Z') } });
+  backup.run('2026-11-22', { options: { snapshotAt: '2026-11-22T02:00:00+01:00' } });
+  // A restore drill that waits for the night: only the JobRun is in Git, the watcher starts it.
+  backup.run('restore-drill', {
+    materialization: Materialization.DEFERRED,
+    startAfter: new Date('2026-11-23T01:00:00Z'),
+    options: { database: 'customers', snapshotAt: new Date('2026-11-23T01:00:00Z') },
+  });
+}

@@ -1,0 +1,25 @@
+/** Validation of a JobConfig definition, shared by the constructs (synth) and the CLI (cluster objects). */
+import type { FieldError } from './errors.js';
+import { selectExecutor } from './executors/index.js';
+import { validateParallelism } from './indexes.js';
+import { DNS_LABEL_PATTERN } from './names.js';
+import { validateOptionSpecs } from './options/index.js';
+import type { JobConfigSpec } from './schema/resources.js';
+import { validateJobConfigSpec } from './schema/validate.js';
+
+/** Every problem with a JobConfig's name and spec: schema, options, parallelism, executor, concurrency. */
+export function validateJobConfig(name: string, spec: JobConfigSpec): FieldError[] {
+  const errors = validateJobConfigSpec(spec);
+  if (name.length > 63 || !DNS_LABEL_PATTERN.test(name)) {
+    errors.push({ field: 'metadata.name', message: 'must be a DNS label (it is also a label value)', value: name, valid: 'lowercase letters, digits and "-", at most 63 characters' });
+  }
+  if (!spec?.template?.taskTemplate) return errors;
+  errors.push(...validateOptionSpecs(spec.options ?? []));
+  errors.push(...validateParallelism(spec.template.parallelism, 'spec.template.parallelism'));
+  errors.push(...selectExecutor(spec.template.taskTemplate, 'spec.template.taskTemplate').errors);
+  const { policy, maxConcurrency } = spec.concurrency ?? {};
+  if (policy === 'Allow' && maxConcurrency !== undefined) {
+    errors.push({ field: 'spec.concurrency.maxConcurrency', message: 'cannot be set with policy Allow', value: maxConcurrency, valid: 'policy Forbid or Enqueue' });
+  }
+  return errors;
+}
