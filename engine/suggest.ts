@@ -7,7 +7,7 @@
  *
  * Case is ignored when measuring (so `dryrun` finds `dryRun`), an exact match always comes first,
  * and a candidate is only offered when it is plausibly a typo: within a third of the name's length
- * (at least 1 edit). Ties keep a stable, locale-independent order.
+ * (at least 1 edit), and not a replacement of every character. Ties keep a stable, locale-independent order.
  */
 export function suggest(name: string, candidates: Iterable<string>, limit = 3): string[] {
   const wanted = name.toLowerCase();
@@ -15,7 +15,9 @@ export function suggest(name: string, candidates: Iterable<string>, limit = 3): 
   const scored: { candidate: string; distance: number; exact: boolean }[] = [];
   for (const candidate of new Set(candidates)) {
     const distance = levenshtein(wanted, candidate.toLowerCase(), maxDistance);
-    if (distance <= maxDistance) scored.push({ candidate, distance, exact: candidate === name });
+    // Replacing every character is a guess, not a typo fix.
+    const plausible = distance <= maxDistance && distance < Math.max(name.length, candidate.length);
+    if (plausible) scored.push({ candidate, distance, exact: candidate === name });
   }
   scored.sort(
     (a, b) =>
