@@ -7,7 +7,8 @@
  *
  * Case is ignored when measuring (so `dryrun` finds `dryRun`), an exact match always comes first,
  * and a candidate is only offered when it is plausibly a typo: within a third of the name's length
- * (at least 1 edit), and not a replacement of every character. Ties keep a stable, locale-independent order.
+ * (at least 1 edit), and not a replacement of every character. Ties go by code-unit order, so the
+ * result does not depend on the candidates' order or the locale.
  */
 export function suggest(name: string, candidates: Iterable<string>, limit = 3): string[] {
   const wanted = name.toLowerCase();

@@ -32,7 +32,7 @@ export interface ZonedInstant {
 }
 
 /** Used when a Date option has no format: RFC 3339 in the input's offset, like Furiko. */
-export const DEFAULT_DATE_FORMAT = 'YYYY-MM-DDTHH:mm:ssZ';
+const DEFAULT_DATE_FORMAT = 'YYYY-MM-DDTHH:mm:ssZ';
 
 export const RFC3339_EXAMPLE = '2021-02-09T15:04:05+08:00';
 
@@ -42,7 +42,7 @@ const RFC3339_SHAPE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+
 /** Parses an RFC 3339 timestamp, or says what is wrong with it. */
 export function parseRfc3339(text: string): ZonedInstant | { readonly error: string } {
   const match = RFC3339_SHAPE.exec(text);
-  if (!match) return { error: `not an RFC 3339 timestamp` };
+  if (!match) return { error: 'not an RFC 3339 timestamp' };
   const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const [fraction = '', sign, offsetHour = '0', offsetMinute = '0'] = match.slice(7);
   const outOfRange = firstOutOfRange([

@@ -30,19 +30,20 @@ export function evaluateOptions(
   field = 'spec.optionValues',
 ): OptionEvaluation {
   const given = values ?? {};
-  const rendered: Record<string, string> = {};
+  const rendered: [string, string][] = [];
   const errors: FieldError[] = [];
   for (const spec of specs) {
     const value = Object.hasOwn(given, spec.name) ? given[spec.name] : undefined;
     const outcome = evaluateOption(spec, value ?? undefined, keyField(field, spec.name));
-    if (typeof outcome === 'string') rendered[spec.name] = outcome;
+    if (typeof outcome === 'string') rendered.push([spec.name, outcome]);
     else errors.push(...outcome);
   }
   const names = specs.map((spec) => spec.name);
   for (const name of Object.keys(given)) {
     if (!names.includes(name)) errors.push(unknownOption(name, names, field));
   }
-  return { values: rendered, errors };
+  // fromEntries defines own properties, so an option named `__proto__` is a value like any other.
+  return { values: Object.fromEntries(rendered), errors };
 }
 
 /**
@@ -50,12 +51,12 @@ export function evaluateOptions(
  * scheduled runs, which have no option values). Options whose spec is invalid are absent.
  */
 export function defaultOptionValues(specs: readonly OptionSpec[]): Record<string, string> {
-  const rendered: Record<string, string> = {};
+  const rendered: [string, string][] = [];
   for (const spec of specs) {
     const outcome = evaluateOption({ ...spec, required: false }, undefined, spec.name);
-    if (typeof outcome === 'string') rendered[spec.name] = outcome;
+    if (typeof outcome === 'string') rendered.push([spec.name, outcome]);
   }
-  return rendered;
+  return Object.fromEntries(rendered);
 }
 
 function unknownOption(name: string, names: readonly string[], field: string): FieldError {

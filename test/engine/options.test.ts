@@ -148,6 +148,12 @@ describe('evaluateOptions: several options', () => {
     ]);
   });
 
+  it('handles an option named __proto__ like any other', () => {
+    const { values, errors } = evaluateOptions([{ name: '__proto__', type: 'String' }], JSON.parse('{"__proto__": "x"}'));
+    expect(errors).toEqual([]);
+    expect(Object.entries(values)).toEqual([['__proto__', 'x']]);
+  });
+
   it('treats undefined values and an undefined map as not given', () => {
     const optional = specs.filter((s) => !s.required);
     expect(evaluateOptions(optional, undefined)).toEqual(evaluateOptions(optional, { regions: undefined }));
