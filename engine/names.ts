@@ -4,7 +4,7 @@
  * `<index>` is the index number, the key, or the matrix values in key order, when those are already
  * clean DNS slugs. Otherwise (characters changed, ambiguous dashes in matrix values, or too long) it is
  * `<slug>--<hash>`: clean parts never contain `--`, so a hashed part can never equal a clean one, and
- * hashed parts differ by a 40-bit hash of the canonical index.
+ * hashed parts differ by a 40-bit hash of the canonical index (35 bits at the longest run names).
  */
 import { createHash } from 'node:crypto';
 import { canonicalIndexJson, type ParallelIndex } from './indexes.js';
@@ -46,7 +46,7 @@ export function shortHash(text: string, length = HASH_LENGTH): string {
 function readablePart(index: ParallelIndex): { slug: string; clean: boolean } {
   if (index.matrixValues) {
     const values = Object.keys(index.matrixValues).sort().map((k) => index.matrixValues![k]!);
-    const clean = values.every((v) => slugify(v) === v && !v.includes('-'));
+    const clean = values.every((v) => v !== '' && slugify(v) === v && !v.includes('-'));
     return { slug: slugify(values.join('-')), clean };
   }
   if (index.indexKey !== undefined) {
@@ -61,11 +61,12 @@ export function indexNamePart(runName: string, index: ParallelIndex): string {
   const budget = MAX_NAME_LENGTH - runName.length - 1 - ATTEMPT_SUFFIX_BUDGET;
   const { slug, clean } = readablePart(index);
   if (clean && slug.length <= budget) return slug;
-  const hash = shortHash(canonicalIndexJson(index));
-  const room = budget - HASH_LENGTH - 2;
-  const kept = slug.slice(0, Math.max(0, room)).replace(/-+$/, '');
-  // Keep a readable stem where there is room; `--<hash>` alone still marks the part as hashed.
-  return `${kept || 'idx'.slice(0, Math.max(0, room))}--${hash}`;
+  // The part is also a label value, which must start with a letter or digit: keep a stem of at least
+  // one character, even if (at the longest run names) the hash gives up a character for it.
+  const hashLength = Math.max(1, Math.min(HASH_LENGTH, budget - 3));
+  const room = Math.max(1, budget - hashLength - 2);
+  const kept = slug.slice(0, room).replace(/-+$/, '');
+  return `${kept || 'idx'.slice(0, room)}--${shortHash(canonicalIndexJson(index), hashLength)}`;
 }
 
 export function taskName(runName: string, index: ParallelIndex, retryIndex: number): string {
