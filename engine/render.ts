@@ -34,6 +34,8 @@ export interface RenderedTask {
 }
 
 const TEMPLATE_FIELD = 'spec.template.taskTemplate';
+/** Variables render computes for each task; a run's substitutions cannot set them. */
+const COMPUTED_VARIABLE = /^(job|task)\./;
 
 /** Everything wrong with a run that can be known without rendering a task. */
 export function validateRun(run: JobRunObject): FieldError[] {
@@ -52,7 +54,7 @@ export function validateRun(run: JobRunObject): FieldError[] {
   errors.push(...validateParallelism(template.parallelism, 'spec.template.parallelism'));
   errors.push(...selectExecutor(template.taskTemplate, TEMPLATE_FIELD).errors);
   for (const key of Object.keys(run.spec.substitutions ?? {})) {
-    if (/^(job|task)\./.test(key)) {
+    if (COMPUTED_VARIABLE.test(key)) {
       errors.push({ field: `spec.substitutions.${key}`, message: 'job.* and task.* variables are computed by taskplane and cannot be set', value: key });
     }
   }
@@ -61,7 +63,16 @@ export function validateRun(run: JobRunObject): FieldError[] {
 
 function variableScope(run: JobRunObject, index: ParallelIndex, retryIndex: number, runtime: RuntimeContext): VariableScope {
   const { name, namespace } = run.metadata;
-  const values: Record<string, string> = { ...run.spec.substitutions };
+  // Furiko's JobConfig context, which a run's substitutions may override (reference/furiko.md §5).
+  const values: Record<string, string> = {
+    'jobconfig.name': run.spec.configName,
+    ...(namespace && { 'jobconfig.namespace': namespace }),
+  };
+  // A hand-written run may still carry job.* or task.* keys (validateRun rejects them): drop them, so
+  // that one can neither override a computed value nor stand in for an unavailable one (job.uid).
+  for (const [key, value] of Object.entries(run.spec.substitutions ?? {})) {
+    if (!COMPUTED_VARIABLE.test(key)) values[key] = value;
+  }
   const unavailable: Record<string, string> = {};
   const atSynth = 'the UID exists only once the object is in the cluster; use it in Deferred runs, which the watcher renders';
   const noNamespace = 'the run has no namespace at synth time; set one on the chart or the JobConfig';

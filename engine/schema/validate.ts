@@ -9,9 +9,23 @@ import { JobConfigSpecSchema, JobRunSpecSchema } from './resources.js';
 /** RFC 3339 as Kubernetes accepts for metav1.Time. */
 export const RFC3339_PATTERN = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/** RFC 3339 with real calendar and clock values: the API server rejects `2026-02-30T25:00:00Z`. */
+export function isRfc3339(text: string): boolean {
+  if (!RFC3339_PATTERN.test(text)) return false;
+  const [year, month, day, hour, minute, second] = [0, 5, 8, 11, 14, 17].map((at) => Number(text.slice(at, at + (at ? 2 : 4))));
+  const offset = /([+-])(\d{2}):(\d{2})$/.exec(text);
+  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
+  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1] ?? 0;
+  return (
+    month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth &&
+    hour! < 24 && minute! < 60 && second! < 60 &&
+    (!offset || (Number(offset[2]) < 24 && Number(offset[3]) < 60))
+  );
+}
+
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 ajv.addKeyword('x-kubernetes-preserve-unknown-fields');
-ajv.addFormat('date-time', RFC3339_PATTERN);
+ajv.addFormat('date-time', isRfc3339);
 
 const compiled = new Map<TSchema, ValidateFunction>();
 
