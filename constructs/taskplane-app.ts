@@ -15,8 +15,9 @@ export type TaskplaneAppProps = Omit<AppProps, 'yamlOutputType'>;
  *     dist/<chart>/<config>/runs/<run>.k8s.yaml          a JobRun and its rendered tasks
  *
  * Adding a JobConfig or a run adds files and never rewrites others. The whole app is validated once
- * (plain cdk8s validates it again for every chart), every error is reported at once, and on error
- * nothing is written: the output directory keeps its previous content.
+ * (plain cdk8s validates it again for every chart), every error is reported at once, two objects with
+ * the same kind, namespace and name are an error, and on error nothing is written: the output
+ * directory keeps its previous content.
  */
 export class TaskplaneApp extends App {
   public constructor(props: TaskplaneAppProps = {}) {
@@ -30,14 +31,23 @@ export class TaskplaneApp extends App {
     if (errors.length > 0) throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
 
     const files = new Map<string, unknown[]>();
+    const pathByIdentity = new Map<string, string>();
+    const clashes: string[] = [];
     for (const chart of this.charts) {
       for (const node of chart.node.findAll()) {
         if (!(node instanceof ApiObject) || Chart.of(node) !== chart) continue;
+        const json = node.toJson();
+        // Task names are unique within a run; two runs (or two charts) can still produce the same object.
+        const identity = `${json.apiVersion}/${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
+        const first = pathByIdentity.get(identity);
+        if (first) clashes.push(`[${node.node.path}] ${identity} is also produced by ${first}; give one of the runs another name`);
+        pathByIdentity.set(identity, node.node.path);
         const file = outputFile(chart, node);
         if (!files.has(file)) files.set(file, []);
-        files.get(file)!.push(node.toJson());
+        files.get(file)!.push(json);
       }
     }
+    if (clashes.length > 0) throw new Error(`Validation failed with the following errors:\n  ${clashes.join('\n  ')}`);
     writeAtomically(this.outdir, files, this.outputFileExtension);
   }
 }

@@ -41,3 +41,10 @@ export class ValidationError extends Error {
 export function nestErrors(prefix: string, errors: readonly FieldError[]): FieldError[] {
   return errors.map((e) => ({ ...e, field: e.field ? `${prefix}.${e.field}` : prefix }));
 }
+
+const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;
+
+/** `parent.key`, or `parent["a.b"]` when the key (a label key, an option name) would make the path ambiguous. */
+export function childField(parent: string, key: string): string {
+  return PLAIN_KEY.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+}

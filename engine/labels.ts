@@ -1,5 +1,5 @@
 /** The labels and annotations taskplane puts on task objects, and Kubernetes' rules for them. */
-import type { FieldError } from './errors.js';
+import { childField, type FieldError } from './errors.js';
 
 export const LABEL_RUN = 'taskplane.dev/run';
 export const LABEL_CONFIG = 'taskplane.dev/config';
@@ -34,7 +34,7 @@ export function metadataKeyError(key: string, field: string): FieldError | undef
 export function metadataErrors(metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }, field: string): FieldError[] {
   const errors: (FieldError | undefined)[] = [];
   for (const [key, value] of Object.entries(metadata.labels ?? {})) {
-    errors.push(metadataKeyError(key, `${field}.labels`), labelValueError(value, `${field}.labels.${key}`));
+    errors.push(metadataKeyError(key, `${field}.labels`), labelValueError(value, childField(`${field}.labels`, key)));
   }
   for (const key of Object.keys(metadata.annotations ?? {})) errors.push(metadataKeyError(key, `${field}.annotations`));
   return errors.filter((e): e is FieldError => e !== undefined);

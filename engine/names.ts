@@ -11,8 +11,9 @@ import { canonicalIndexJson, type ParallelIndex } from './indexes.js';
 
 export const MAX_NAME_LENGTH = 63;
 /** Leaves room for `-<index>-<attempt>` with a hashed index part in every name of the run. */
-export const MAX_RUN_NAME_LENGTH = 49;
-const HASH_LENGTH = 8;
+export const MAX_RUN_NAME_LENGTH = 46;
+/** 50 bits: 10,000 hashed indexes in one run clash with odds of about 1 in 20 million (and synth checks). */
+const HASH_LENGTH = 10;
 /** `-` + up to two attempt digits (maxAttempts <= 50). */
 const ATTEMPT_SUFFIX_BUDGET = 3;
 
@@ -62,11 +63,10 @@ export function indexNamePart(runName: string, index: ParallelIndex): string {
   const { slug, clean } = readablePart(index);
   if (clean && slug.length <= budget) return slug;
   // The part is also a label value, which must start with a letter or digit: keep a stem of at least
-  // one character, even if (at the longest run names) the hash gives up a character for it.
-  const hashLength = Math.max(1, Math.min(HASH_LENGTH, budget - 3));
-  const room = Math.max(1, budget - hashLength - 2);
+  // one character. MAX_RUN_NAME_LENGTH leaves room for that, `--` and the full hash.
+  const room = Math.max(1, budget - HASH_LENGTH - 2);
   const kept = slug.slice(0, room).replace(/-+$/, '');
-  return `${kept || 'idx'.slice(0, room)}--${shortHash(canonicalIndexJson(index), hashLength)}`;
+  return `${kept || 'idx'.slice(0, room)}--${shortHash(canonicalIndexJson(index))}`;
 }
 
 export function taskName(runName: string, index: ParallelIndex, retryIndex: number): string {

@@ -6,7 +6,7 @@
  * scanned again. `$${` renders a literal `${`. Names in taskplane's namespaces must exist; any other
  * `${...}` (a shell's `${HOME}`) and Kubernetes' `$(VAR)` pass through untouched.
  */
-import type { FieldError } from './errors.js';
+import { childField, type FieldError } from './errors.js';
 import { suggest } from './suggest.js';
 
 export const VARIABLE_NAMESPACES = ['option', 'job', 'jobconfig', 'task'] as const;
@@ -39,7 +39,7 @@ function walk(value: unknown, scope: VariableScope, field: string, errors: Field
   if (Array.isArray(value)) return value.map((item, i) => walk(item, scope, `${field}[${i}]`, errors));
   if (value !== null && typeof value === 'object') {
     // fromEntries defines own properties: assigning `out['__proto__']` would drop the key instead.
-    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, walk(child, scope, `${field}.${key}`, errors)]));
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, walk(child, scope, childField(field, key), errors)]));
   }
   return value;
 }

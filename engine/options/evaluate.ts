@@ -3,11 +3,11 @@
  * per-type semantics (`pkg/core/options/options.go`), every error reported with its path, and
  * unknown option names rejected.
  */
-import type { FieldError } from '../errors.js';
+import { childField, type FieldError } from '../errors.js';
 import type { BoolOptionConfig, OptionSpec } from '../schema/option.js';
 import { didYouMean, suggest } from '../suggest.js';
 import { RFC3339_EXAMPLE, formatMoment, parseRfc3339, type ZonedInstant } from './date.js';
-import { keyField, listValues, oneOf, typeName } from './fields.js';
+import { listValues, oneOf, typeName } from './fields.js';
 
 /** Rendered values by option name, and every problem found. */
 export interface OptionEvaluation {
@@ -34,7 +34,7 @@ export function evaluateOptions(
   const errors: FieldError[] = [];
   for (const spec of specs) {
     const value = Object.hasOwn(given, spec.name) ? given[spec.name] : undefined;
-    const outcome = evaluateOption(spec, value ?? undefined, keyField(field, spec.name));
+    const outcome = evaluateOption(spec, value ?? undefined, childField(field, spec.name));
     if (typeof outcome === 'string') rendered.push([spec.name, outcome]);
     else errors.push(...outcome);
   }
@@ -62,7 +62,7 @@ export function defaultOptionValues(specs: readonly OptionSpec[]): Record<string
 function unknownOption(name: string, names: readonly string[], field: string): FieldError {
   const hint = didYouMean(suggest(name, names));
   const known = names.length ? oneOf(names) : 'none: this config declares no options';
-  return { field: keyField(field, name), message: `unknown option "${name}"`, valid: hint ? `${hint} (${known})` : known };
+  return { field: childField(field, name), message: `unknown option "${name}"`, valid: hint ? `${hint} (${known})` : known };
 }
 
 function evaluateOption(spec: OptionSpec, value: unknown, path: string): Outcome {

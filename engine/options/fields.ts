@@ -1,12 +1,5 @@
 /** Small helpers shared by option validation and evaluation for building FieldErrors. */
 
-const PLAIN_KEY = /^[A-Za-z0-9_-]+$/;
-
-/** `parent.key`, or `parent["a.b"]` when the key would make the dotted path ambiguous. */
-export function keyField(parent: string, key: string): string {
-  return PLAIN_KEY.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
-}
-
 /** The type of a value as a user writing YAML or TypeScript would name it. */
 export function typeName(value: unknown): string {
   if (value === null) return 'null';

@@ -7,7 +7,7 @@ import type { FieldError } from '../errors.js';
 import { JobConfigSpecSchema, JobRunSpecSchema } from './resources.js';
 
 /** RFC 3339 as Kubernetes accepts for metav1.Time. */
-export const RFC3339_PATTERN = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+export const RFC3339_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** RFC 3339 with real calendar and clock values: the API server rejects `2026-02-30T25:00:00Z`. */
 export function isRfc3339(text: string): boolean {

@@ -141,7 +141,7 @@ describe('bad input stops synth with every problem at once, and writes nothing',
     [
       'run name too long for its task names',
       (chart) => config(chart, {}).run('r1', { name: 'a'.repeat(50) }),
-      ['[jobs/nightly/r1] metadata.name: run name must be a DNS label short enough', 'at most 49'],
+      ['[jobs/nightly/r1] metadata.name: run name must be a DNS label short enough', 'at most 46'],
     ],
   ])('%s', (_name, build, expected) => {
     const { app, chart, outdir } = appWithPreviousOutput();
@@ -172,5 +172,18 @@ describe('bad input stops synth with every problem at once, and writes nothing',
     app.synth();
     expect([...readTree(outdir).keys()]).toEqual(['jobs/nightly/jobconfig.k8s.yaml', 'jobs/nightly/runs/nightly-r1.k8s.yaml']);
     expect(existsSync(`${outdir}.taskplane-staging-${process.pid}`)).toBe(false);
+  });
+});
+
+describe('objects that would overwrite each other in the cluster', () => {
+  it('two runs whose task names coincide stop synth', () => {
+    const { app, chart, outdir } = appWithPreviousOutput();
+    // Run `a` with key `b-c` and run `a-b` with key `c` both name their task `a-b-c-0`.
+    const keyed = (id: string, key: string) =>
+      new JobConfig(chart, id, { name: id, parallelism: Parallelism.withKeys([key]), task: TaskTemplate.pod({ spec: { containers: [{ name: 'main', image: 'busybox' }] } }) });
+    keyed('first', 'b-c').run('r', { name: 'a' });
+    keyed('second', 'c').run('r', { name: 'a-b' });
+    const message = synthError(app, outdir);
+    expect(message).toContain('[jobs/second/r/a-b-c-0] v1/Pod batch/a-b-c-0 is also produced by jobs/first/r/a-b-c-0');
   });
 });

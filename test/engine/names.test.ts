@@ -4,8 +4,8 @@ import { canonicalIndexJson, expandIndexes, type ParallelIndex } from '../../eng
 import { labelValueError } from '../../engine/labels.js';
 import { DNS_LABEL_PATTERN, indexNamePart, MAX_NAME_LENGTH, MAX_RUN_NAME_LENGTH, shortHash, slugify, taskName } from '../../engine/names.js';
 
-const hashOf = (index: ParallelIndex, length = 8) => shortHash(canonicalIndexJson(index), length);
-const RUN_49 = 'r'.repeat(MAX_RUN_NAME_LENGTH);
+const hashOf = (index: ParallelIndex, length = 10) => shortHash(canonicalIndexJson(index), length);
+const RUN_MAX = 'r'.repeat(MAX_RUN_NAME_LENGTH);
 
 /** Every name must be a DNS-1123 label; the index part must also be a label value. */
 function expectValidName(runName: string, index: ParallelIndex, retryIndex: number): string {
@@ -44,7 +44,7 @@ describe('taskName examples', () => {
 
   it('never ends a shortened stem with a dash', () => {
     const index = { indexKey: `${'a'.repeat(44)}-${'b'.repeat(30)}` };
-    expect(indexNamePart('sync', index)).toMatch(/^a+--[a-z2-7]{8}$/);
+    expect(indexNamePart('sync', index)).toMatch(/^a+--[a-z2-7]{10}$/);
   });
 
   it.each<[string, ParallelIndex]>([
@@ -54,15 +54,15 @@ describe('taskName examples', () => {
     ['a non-ASCII key', { indexKey: '日本' }],
     ['a long clean key', { indexKey: 'a'.repeat(40) }],
     ['a matrix', { matrixValues: { goos: 'linux', goarch: 'amd64' } }],
-  ])('a run name of the maximum length (49) still gives valid names: %s', (_, index) => {
-    for (const retry of [0, 9, 49]) expectValidName(RUN_49, index, retry);
-    expect(taskName(RUN_49, index, 49).length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
+  ])('a run name of the maximum length (46) still gives valid names: %s', (_, index) => {
+    for (const retry of [0, 9, 49]) expectValidName(RUN_MAX, index, retry);
+    expect(taskName(RUN_MAX, index, 49).length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
   });
 
   it('keeps the index part of a hashed index at the maximum run length a valid label value', () => {
-    const part = indexNamePart(RUN_49, { indexKey: 'Us_East' });
-    expect(part).toMatch(/^[a-z0-9]--[a-z2-7]+$/);
-    expect(part).toHaveLength(10);
+    const part = indexNamePart(RUN_MAX, { indexKey: 'Us_East' });
+    expect(part).toMatch(/^[a-z0-9]--[a-z2-7]{10}$/);
+    expect(part).toHaveLength(13);
   });
 
   it("gives Furiko's colliding indexes 58 and 69 distinct names", () => {
@@ -87,9 +87,9 @@ describe('taskName examples', () => {
 
 describe('shortHash', () => {
   it.each([
-    ['', '4oymiquy'],
-    ['{"indexKey":"Us_East"}', 'g3j7l44g'],
-    ['{"indexNumber":0}', '5ituj2dn'],
+    ['', '4oymiquy7q'],
+    ['{"indexKey":"Us_East"}', 'g3j7l44gvj'],
+    ['{"indexNumber":0}', '5ituj2dnxd'],
   ])('is lowercase base32 of SHA-256: %j → %s', (text, hash) => {
     expect(shortHash(text)).toBe(hash);
   });
@@ -100,7 +100,7 @@ describe('shortHash', () => {
         const hash = shortHash(text, length);
         expect(hash).toMatch(new RegExp(`^[a-z2-7]{${length}}$`));
         expect(shortHash(text, length)).toBe(hash);
-        expect(shortHash(text)).toBe(shortHash(text, 51).slice(0, 8));
+        expect(shortHash(text)).toBe(shortHash(text, 51).slice(0, 10));
       }),
     );
   });
@@ -110,7 +110,7 @@ describe('shortHash', () => {
 describe('taskName properties', { timeout: 30_000 }, () => {
   const runName = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,47}[a-z0-9])?$/);
   const longRunName = fc.integer({ min: 40, max: MAX_RUN_NAME_LENGTH }).chain((n) => fc.stringMatching(new RegExp(`^[a-z0-9][-a-z0-9]{${n - 2}}[a-z0-9]$`)));
-  const anyRunName = fc.oneof(runName, longRunName, fc.constant(RUN_49));
+  const anyRunName = fc.oneof(runName, longRunName, fc.constant(RUN_MAX));
   const ADVERSARIAL_KEYS = ['a', 'A', 'a-b', 'a--b', 'a_b', 'A_B', 'a b', 'a.b', '-a', 'a-', 'ab', 'a-b-', '日本', '日本語', 'ü', 'u', '0', '00', '1', 'a'.repeat(60), `${'a'.repeat(60)}b`, `us-east--${hashOf({ indexKey: 'Us_East' })}`, 'Us_East', 'us-east', 'idx', ''];
   const key = fc.oneof(fc.constantFrom(...ADVERSARIAL_KEYS), fc.string({ unit: 'binary', maxLength: 80 }), fc.stringMatching(/^[a-z0-9-]{1,70}$/));
   const matrixKey = fc.stringMatching(/^[a-z0-9_-]{1,12}$/);
@@ -136,7 +136,7 @@ describe('taskName properties', { timeout: 30_000 }, () => {
   });
 
   it('all adversarial keys together give distinct names, at any run name length', () => {
-    for (const run of ['r', 'sync', 'r'.repeat(30), RUN_49]) {
+    for (const run of ['r', 'sync', 'r'.repeat(30), RUN_MAX]) {
       const names = ADVERSARIAL_KEYS.map((indexKey) => taskName(run, { indexKey }, 0));
       expect(new Set(names).size).toBe(ADVERSARIAL_KEYS.length);
     }

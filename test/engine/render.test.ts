@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import type { FieldError } from '../../engine/errors.js';
 import type { ParallelIndex } from '../../engine/indexes.js';
 import { renderFirstAttempts, renderTask, validateRun, type RenderedTask } from '../../engine/render.js';
+import { MAX_RUN_NAME_LENGTH } from '../../engine/names.js';
 import type { JobRunObject, JobRunSpec, TaskTemplate } from '../../engine/schema/index.js';
 import { deepFreeze } from './helpers.js';
 
@@ -131,7 +132,7 @@ describe('render: one manifest per executor', () => {
   it('uses the hashed index part in the name and the task-index label alike', () => {
     const task = render(makeRun(TEMPLATES.pod), { indexKey: 'Us_East' }, 0);
     const part = task.manifest.metadata.labels!['taskplane.dev/task-index']!;
-    expect(part).toMatch(/^us-east--[a-z2-7]{8}$/);
+    expect(part).toMatch(/^us-east--[a-z2-7]{10}$/);
     expect(task.name).toBe(`${RUN}-${part}-0`);
     expect(task.manifest.metadata.annotations!['taskplane.dev/parallel-index']).toBe('{"indexKey":"Us_East"}');
   });
@@ -348,7 +349,7 @@ describe('render: errors', () => {
   });
 
   it.each([
-    ['too long', 'r'.repeat(50)],
+    ['too long', 'r'.repeat(MAX_RUN_NAME_LENGTH + 1)],
     ['not a DNS label', 'Nightly_Run'],
     ['ending in a dash', 'nightly-'],
   ])('rejects a run name that is %s', (_, name) => {
@@ -356,8 +357,8 @@ describe('render: errors', () => {
     expect(errors).toEqual([expect.objectContaining({ field: 'metadata.name', value: name, message: 'run name must be a DNS label short enough to prefix its task names' })]);
   });
 
-  it('accepts a run name of 49 characters, even with hashed index parts', () => {
-    const run = makeRun(TEMPLATES.pod, { name: 'r'.repeat(49) });
+  it('accepts a run name of the maximum length, even with hashed index parts', () => {
+    const run = makeRun(TEMPLATES.pod, { name: 'r'.repeat(MAX_RUN_NAME_LENGTH) });
     const { tasks, errors } = renderFirstAttempts(run);
     expect(errors).toEqual([]);
     expect(tasks.map((t) => t.name.length <= 63)).toEqual([true, true]);
