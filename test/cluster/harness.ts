@@ -236,6 +236,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--secure-port=${apiPort}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
       `--cert-dir=${pki}`, `--tls-cert-file=${pki}/apiserver.crt`, `--tls-private-key-file=${pki}/apiserver.key`,
       `--client-ca-file=${pki}/client-ca.crt`, '--authorization-mode=Node,RBAC',
+      // A loopback advertise address is fine for us but not for the endpoint reconciler of the `kubernetes` Service.
+      '--endpoint-reconciler-type=none',
       '--service-cluster-ip-range=10.0.0.0/24', '--allow-privileged=true',
       `--service-account-issuer=${server}`, `--service-account-key-file=${pki}/sa.key`,
       `--service-account-signing-key-file=${pki}/sa.key`,

@@ -17,6 +17,22 @@ const fieldManager = 'argocd-controller';
 const c = clients();
 const isCrd = (o: KubernetesObject) => o.kind === 'CustomResourceDefinition';
 
+function referencedServiceAccounts(objects: KubernetesObject[]): string[] {
+  const names = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'serviceAccountName' && typeof x === 'string' && !x.includes('${')) names.add(x);
+        else walk(x);
+      }
+    }
+  };
+  walk(objects);
+  const defined = new Set(objects.filter((o) => o.kind === 'ServiceAccount').map((o) => o.metadata?.name));
+  return [...names].filter((n) => n !== 'default' && !defined.has(n)).sort();
+}
+
 let ns: TestNamespace;
 beforeAll(async () => {
   ns = await createNamespace('manifests');
@@ -49,6 +65,11 @@ describe('synthesized manifests (tsx apps/main.ts)', () => {
     // Namespaced objects go into this file's namespace, whatever the synth output says.
     const rest = objects.filter((o) => !isCrd(o)).map(({ metadata: { namespace: _, ...meta } = {}, ...o }) => ({ ...o, metadata: meta }));
     expect(rest.length).toBeGreaterThan(0);
+    // ServiceAccounts the manifests run as but do not define are the user's to provide; make them here,
+    // or ServiceAccount admission rejects the Pods.
+    for (const name of referencedServiceAccounts(rest)) {
+      await c.core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name } } });
+    }
     const dry = await apply(rest, { fieldManager, namespace: ns.name, dryRun: true, c });
     expect(dry.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(rest.map((o) => `${o.kind}/${o.metadata.name}`));
     for (const o of dry) {
