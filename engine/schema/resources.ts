@@ -108,6 +108,12 @@ const TaskRefSchema = StrictObject({
   finishTimestamp: Type.Optional(Timestamp('When the task finished.')),
   status: TaskStatusSchema,
   deletedStatus: Type.Optional(TaskStatusSchema),
+  killRequest: Type.Optional(
+    StrictObject(
+      { reason: Type.String(), message: Type.String(), timestamp: Timestamp('When the watcher asked the task to stop.') },
+      { description: 'Why and when the watcher stopped this task; its result is then Killed with this reason.' },
+    ),
+  ),
   taskResult: Type.Optional(OpaqueObject('The parsed result payload, when the executor has one.')),
 });
 

@@ -1,0 +1,69 @@
+/**
+ * The pure heart of the watcher: given a JobRun (with the status it last wrote) and what its task
+ * objects look like now, decide the new status and what to do. No clocks, no network: `now` and
+ * the observations come in, a plan goes out, and the watcher's runtime carries it out.
+ */
+import type { TaskObservation } from '../executors/types.js';
+import type { ParallelIndex } from '../indexes.js';
+import type { ConcurrencyPolicy, JobRunObject, JobRunStatus } from '../schema/resources.js';
+
+/** A task object of the run as it is now in the cluster. */
+export interface ObservedTask {
+  readonly name: string;
+  readonly index: ParallelIndex;
+  readonly retryIndex: number;
+  readonly creationTimestamp: string;
+  readonly observation: TaskObservation;
+  /** The watcher created it (retries, Deferred runs); false for first attempts GitOps applied. */
+  readonly createdByWatcher: boolean;
+}
+
+/** The other runs of the same JobConfig, for Deferred runs' concurrency policy. */
+export interface ConcurrencyContext {
+  readonly policy: ConcurrencyPolicy;
+  readonly maxConcurrency: number;
+  /** Runs of the config that started and have not finished, this one excluded. */
+  readonly activeRuns: number;
+  /** Queued runs of the config created before this one (they start first). */
+  readonly queuedAhead: number;
+}
+
+export interface RunSnapshot {
+  readonly run: JobRunObject;
+  /** Every live task object labelled with this run. */
+  readonly tasks: readonly ObservedTask[];
+  readonly now: Date;
+  /** Only needed for Deferred runs that have not started. */
+  readonly concurrency?: ConcurrencyContext;
+}
+
+export interface CreateTask {
+  readonly index: ParallelIndex;
+  readonly retryIndex: number;
+}
+
+export interface KillTask {
+  readonly name: string;
+  /** `PendingTimeout`, `TaskTimeout`, `RunKilled`, `CompletionStrategy`. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface RunEvent {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface RunPlan {
+  /** The complete status to write (the runtime writes it only when it differs from the current one). */
+  readonly status: JobRunStatus;
+  /** Tasks to create now (due retries; first attempts of Deferred runs once started). */
+  readonly create: readonly CreateTask[];
+  /** Tasks to stop now, in place. */
+  readonly kill: readonly KillTask[];
+  /** What happened since the last status, for Kubernetes Events on the JobRun. */
+  readonly events: readonly RunEvent[];
+  /** When to look again even if nothing changes (a retry delay or a timeout falls due); none when finished. */
+  readonly requeueAt?: Date;
+}
