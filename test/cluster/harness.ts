@@ -141,7 +141,9 @@ interface Running {
   done: boolean;
 }
 
-const live = new Set<number>(); // process groups of this Node process, for the emergency exit path
+// What the emergency exit path must clean: our process groups and etcd data dirs (in RAM under /dev/shm).
+const live = new Set<number>();
+const liveDataDirs = new Set<string>();
 let exitHooksInstalled = false;
 
 function killAllSync(): void {
@@ -153,6 +155,8 @@ function killAllSync(): void {
     }
   }
   live.clear();
+  for (const d of liveDataDirs) rmSync(d, { recursive: true, force: true });
+  liveDataDirs.clear();
 }
 
 /** Crash paths only: normal shutdown goes through stop(). Re-raises signals when nobody else handles them. */
@@ -264,8 +268,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   writeFileSync(pidFile, '');
   let watchdog: ChildProcess | undefined;
   if (opts.tether) {
-    watchdog = spawn('sh', ['-c', 'cat >/dev/null; for g in $(cat "$1"); do kill -9 -- "-$g" 2>/dev/null; done', 'sh',
-      pidFile], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    liveDataDirs.add(etcdData);
+    watchdog = spawn('sh', ['-c', 'cat >/dev/null; for g in $(cat "$1"); do kill -9 "-$g" 2>/dev/null; done; rm -rf "$2"',
+      'sh', pidFile, etcdData], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     watchdog.unref();
     (watchdog.stdin as unknown as { unref(): void }).unref();
   }
@@ -343,6 +348,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     for (const name of [...order].reverse()) await stopOne(name);
     watchdog?.stdin?.end(); // empty pid file by now: the watchdog just exits
     rmSync(etcdData, { recursive: true, force: true });
+    liveDataDirs.delete(etcdData);
     if (!keepLogs) rmSync(dir, { recursive: true, force: true });
   };
 

@@ -27,7 +27,7 @@ function yamlFiles(dir: string, rel = ''): string[] {
 export async function synthApp(): Promise<Synthesized> {
   const main = path.join(root, 'apps', 'main.ts');
   if (!existsSync(main)) throw new Error(`${main} does not exist: the cluster tests need the app that synthesizes the manifests`);
-  const out = mkdtempSync(path.join(tmpdir(), 'taskplane-synth-'));
+  const out = mkdtempSync(path.join(tmpdir(), 'taskplane-cluster-synth-'));
   try {
     await promisify(execFile)(path.join(root, 'node_modules', '.bin', 'tsx'), [main], {
       cwd: root,
