@@ -1,0 +1,187 @@
+/**
+ * A reflector (client-go's name): keeps a local cache of one kind in sync with the API server by
+ * list, then watch from the list's resourceVersion. It survives what client-node's own informer
+ * does not: watches closed by the server (re-watch from the last resourceVersion), 410 Gone
+ * (re-list and diff the cache), network errors and API server restarts (retry with backoff), and a
+ * watch that silently stops delivering (a staleness timer restarts it).
+ */
+import { EventEmitter } from 'node:events';
+import { Watch } from '@kubernetes/client-node';
+import { ApiError, type KubeClient, type KubeObject } from './client.js';
+
+export interface ReflectorOptions {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  /** Server-side watch timeout; the server ends the watch cleanly and we continue from the last resourceVersion. */
+  readonly watchTimeoutSeconds?: number;
+  /** Restart a watch that delivered nothing, not even a bookmark, for this long. */
+  readonly staleAfterMs?: number;
+}
+
+export type ReflectorEvent = 'add' | 'update' | 'delete';
+
+export interface ReflectorEvents<T> {
+  add: [object: T];
+  update: [object: T, previous: T];
+  delete: [object: T];
+  /** A list (initial or after 410 Gone) completed. */
+  synced: [];
+  /** An error was handled by retrying; for logs and metrics. */
+  retry: [error: Error, delayMs: number];
+}
+
+const key = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvents<T>> {
+  private readonly store = new Map<string, T>();
+  private running = false;
+  private hasSynced = false;
+  private abort?: AbortController;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly client: KubeClient,
+    readonly options: ReflectorOptions,
+  ) {
+    super();
+  }
+
+  get synced(): boolean {
+    return this.hasSynced;
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.store.get(`${namespace ?? ''}/${name}`);
+  }
+
+  list(): T[] {
+    return [...this.store.values()];
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort?.abort();
+    await this.loop;
+  }
+
+  /** Resolves once the first list has been loaded. */
+  waitForSync(): Promise<void> {
+    return this.hasSynced ? Promise.resolve() : new Promise((resolve) => this.once('synced', () => resolve()));
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = 500;
+    while (this.running) {
+      try {
+        let resourceVersion = await this.relist();
+        backoffMs = 500;
+        while (this.running) resourceVersion = await this.watchOnce(resourceVersion);
+      } catch (error) {
+        if (!this.running) return;
+        if (error instanceof ApiError && error.status === 410) continue; // Gone: list again at once.
+        this.emit('retry', error as Error, backoffMs);
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 30_000);
+      }
+    }
+  }
+
+  /** Lists everything (in pages) and replaces the cache, emitting the differences. */
+  private async relist(): Promise<string> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.client.list<T>(
+        this.options.apiVersion,
+        this.options.kind,
+        { labelSelector: this.options.labelSelector, limit: 500, continue: continueToken },
+        this.options.namespace,
+      );
+      items.push(...page.items.map((item) => ({ ...item, apiVersion: this.options.apiVersion, kind: this.options.kind })));
+      continueToken = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion;
+    } while (continueToken);
+    const seen = new Set<string>();
+    for (const item of items) {
+      seen.add(key(item));
+      this.upsert(item);
+    }
+    for (const [k, old] of this.store) {
+      if (!seen.has(k)) {
+        this.store.delete(k);
+        this.emit('delete', old);
+      }
+    }
+    this.hasSynced = true;
+    this.emit('synced');
+    return resourceVersion;
+  }
+
+  private upsert(object: T): void {
+    const previous = this.store.get(key(object));
+    if (previous?.metadata.resourceVersion === object.metadata.resourceVersion) return;
+    this.store.set(key(object), object);
+    if (previous) this.emit('update', object, previous);
+    else this.emit('add', object);
+  }
+
+  /** One watch from `resourceVersion`; resolves with the last resourceVersion seen when it ends. */
+  private async watchOnce(resourceVersion: string): Promise<string> {
+    const path = await this.client.path(this.options.apiVersion, this.options.kind, this.options.namespace);
+    const timeoutSeconds = this.options.watchTimeoutSeconds ?? 25;
+    const staleAfterMs = this.options.staleAfterMs ?? (timeoutSeconds + 15) * 1000;
+    let latest = resourceVersion;
+    let gone = false;
+    let stale: NodeJS.Timeout | undefined;
+    const ended = new Promise<void>((resolve, reject) => {
+      const armStaleness = () => {
+        clearTimeout(stale);
+        stale = setTimeout(() => this.abort?.abort(), staleAfterMs);
+      };
+      armStaleness();
+      new Watch(this.client.config)
+        .watch(
+          path,
+          { resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.options.labelSelector },
+          (type, object: T) => {
+            armStaleness();
+            if (type === 'ERROR') {
+              const status = object as unknown as { code?: number };
+              if (status.code === 410) gone = true;
+              return;
+            }
+            latest = object.metadata?.resourceVersion ?? latest;
+            if (type === 'BOOKMARK') return;
+            const typed = { ...object, apiVersion: this.options.apiVersion, kind: this.options.kind };
+            if (type === 'DELETED') {
+              this.store.delete(key(typed));
+              this.emit('delete', typed);
+            } else this.upsert(typed);
+          },
+          (error) => (error && !(error instanceof Error && error.name === 'AbortError') ? reject(error) : resolve()),
+        )
+        .then((controller) => (this.abort = controller), reject);
+    });
+    try {
+      await ended;
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 410) gone = true;
+      else throw error;
+    } finally {
+      clearTimeout(stale);
+    }
+    if (gone) throw new ApiError(410, 'Gone', 'watch resourceVersion expired');
+    return latest;
+  }
+}
