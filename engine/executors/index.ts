@@ -6,7 +6,7 @@ import { podExecutor } from './pod.js';
 import type { Executor, ExecutorName } from './types.js';
 import { workflowExecutor } from './workflow.js';
 
-export type { Executor, ExecutorName, Manifest } from './types.js';
+export type { Executor, ExecutorName, KillAction, LiveTask, Manifest, TaskObservation } from './types.js';
 
 const EXECUTORS = {
   pod: podExecutor,

@@ -4,14 +4,53 @@
  */
 import type { FieldError } from '../errors.js';
 import { objectFrom } from './_metadata.js';
+import { deadlinePatch, findCondition, unlessDeleting, unlessFinished, type Condition } from './_observe.js';
 import { validatePodSpec, type PodTaskTemplate } from './pod.js';
-import type { Executor } from './types.js';
+import type { Executor, LiveTask, TaskObservation } from './types.js';
 
 export type JobTaskTemplate = PodTaskTemplate;
 
 function podTemplateSpec(jobSpec: Record<string, unknown>): Record<string, unknown> | undefined {
   const template = jobSpec.template as { spec?: Record<string, unknown> } | undefined;
   return template?.spec;
+}
+
+interface JobStatus {
+  readonly conditions?: readonly Condition[];
+  readonly startTime?: string;
+  readonly completionTime?: string;
+  readonly active?: number;
+  readonly ready?: number;
+  readonly succeeded?: number;
+  readonly failed?: number;
+}
+
+/** batch/v1 conditions with 1.31+ semantics: `Complete`/`Failed` only once every pod has stopped. */
+function observe(task: LiveTask): TaskObservation {
+  const status: JobStatus = task.object.status ?? {};
+  const failed = findCondition(status.conditions, 'Failed');
+  const terminal = failed ?? findCondition(status.conditions, 'Complete');
+  if (terminal) {
+    return {
+      state: 'Terminated',
+      // A passed activeDeadlineSeconds is how taskplane kills a Job in place.
+      result: !failed ? 'Succeeded' : failed.reason === 'DeadlineExceeded' ? 'Killed' : 'Failed',
+      reason: terminal.reason,
+      message: terminal.message,
+      runningTimestamp: status.startTime,
+      finishTimestamp: terminal.lastTransitionTime ?? status.completionTime,
+    };
+  }
+  // The outcome is decided but pods may still be terminating: starting a replacement now would overlap.
+  const target = findCondition(status.conditions, 'FailureTarget') ?? findCondition(status.conditions, 'SuccessCriteriaMet');
+  if (target) return unlessDeleting(task, { state: 'Running', reason: target.reason, message: target.message });
+  if ((task.object.spec as { suspend?: boolean } | undefined)?.suspend) {
+    return unlessDeleting(task, { state: 'Starting', reason: 'Suspended', message: findCondition(status.conditions, 'Suspended')?.message });
+  }
+  // Pods that are all Pending keep the Job Starting, so the pending timeout applies. `ready` is
+  // absent only before the controller's first sync or on clusters without JobReadyPods.
+  const started = (status.ready ?? 0) > 0 || (status.ready === undefined && (status.active ?? 0) > 0) || (status.succeeded ?? 0) > 0 || (status.failed ?? 0) > 0;
+  return unlessDeleting(task, { state: started ? 'Running' : 'Starting' });
 }
 
 export const jobExecutor: Executor<JobTaskTemplate> = {
@@ -28,4 +67,7 @@ export const jobExecutor: Executor<JobTaskTemplate> = {
     podTemplateSpec(spec)!.restartPolicy ??= 'Never';
     return manifest;
   },
+  observe,
+  // activeDeadlineSeconds is mutable on a live Job, and counts from status.startTime.
+  kill: (task, _template, now) => unlessFinished(observe(task), () => deadlinePatch(task.object, now)),
 };

@@ -4,7 +4,8 @@
  */
 import type { FieldError } from '../errors.js';
 import { objectFrom } from './_metadata.js';
-import type { Executor } from './types.js';
+import { deadlinePatch, findCondition, latest, unlessDeleting, unlessFinished, type Condition } from './_observe.js';
+import type { Executor, LiveTask, TaskObservation } from './types.js';
 
 export interface PodTaskTemplate {
   readonly metadata?: { readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
@@ -23,6 +24,106 @@ export function validatePodSpec(spec: Record<string, unknown>, field: string): F
   return errors;
 }
 
+interface Terminated {
+  readonly exitCode: number;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+}
+interface ContainerState {
+  readonly running?: { readonly startedAt?: string };
+  readonly waiting?: { readonly reason?: string; readonly message?: string };
+  readonly terminated?: Terminated;
+}
+interface ContainerStatus {
+  readonly name: string;
+  readonly state?: ContainerState;
+  readonly lastState?: ContainerState;
+}
+interface PodStatus {
+  readonly phase?: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly startTime?: string;
+  readonly conditions?: readonly Condition[];
+  readonly containerStatuses?: readonly ContainerStatus[];
+  readonly initContainerStatuses?: readonly ContainerStatus[];
+}
+type Explanation = Pick<TaskObservation, 'reason' | 'message'>;
+
+/**
+ * Pod `status.reason`s that mean something outside the program stopped it: the node (eviction,
+ * shutdown), the scheduler (preemption) or taskplane itself (`DeadlineExceeded`, its in-place kill).
+ */
+const KILL_REASONS = new Set(['DeadlineExceeded', 'Evicted', 'Preempting', 'Terminated']);
+
+const allContainers = (status: PodStatus) => [...(status.containerStatuses ?? []), ...(status.initContainerStatuses ?? [])];
+const exitMessage = (terminated: Terminated) => terminated.message || `Container exited with status ${terminated.exitCode}`;
+
+/** Furiko's order: the first source with both a reason and a message. */
+function explain(status: PodStatus): Explanation {
+  const containers = allContainers(status);
+  const failedExits = containers.map((c) => c.state?.terminated).filter((t): t is Terminated => t !== undefined && t.exitCode !== 0);
+  const sources: (Explanation | undefined)[] = [
+    status,
+    findCondition(status.conditions, 'PodScheduled', 'False'),
+    findCondition(status.conditions, 'Initialized', 'False'),
+    ...containers.map((c) => c.state?.waiting),
+    // A successful container's message is its result, not an explanation.
+    ...failedExits.map((t) => ({ reason: t.reason, message: exitMessage(t) })),
+  ];
+  const found = sources.find((source) => source?.reason && source.message);
+  return found ? { reason: found.reason, message: found.message } : {};
+}
+
+/** Killed beats OOMKilled: a pod-level cause says why the pod ended; an OOM may be an earlier restart's. */
+function failure(status: PodStatus): Pick<TaskObservation, 'result' | 'reason' | 'message'> {
+  if (status.reason && KILL_REASONS.has(status.reason)) return { result: 'Killed', reason: status.reason, message: status.message };
+  const disruption = findCondition(status.conditions, 'DisruptionTarget');
+  if (disruption) return { result: 'Killed', reason: disruption.reason, message: disruption.message };
+  const oom = allContainers(status).flatMap((c) => [c.state?.terminated, c.lastState?.terminated]).find((t) => t?.reason === 'OOMKilled');
+  if (oom) return { result: 'Failed', reason: 'OOMKilled', message: exitMessage(oom) };
+  return { result: 'Failed', ...explain(status) };
+}
+
+function finishTimestamp(object: LiveTask['object'], status: PodStatus): string | undefined {
+  const finished = latest(allContainers(status).flatMap((c) => [c.state?.terminated?.finishedAt, c.lastState?.terminated?.finishedAt]));
+  if (finished) return finished;
+  const deadline = (object.spec as { activeDeadlineSeconds?: number } | undefined)?.activeDeadlineSeconds;
+  if (status.reason === 'DeadlineExceeded' && deadline !== undefined && status.startTime) {
+    return new Date(Date.parse(status.startTime) + deadline * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return status.startTime ?? (object.metadata.creationTimestamp as string | undefined);
+}
+
+/** The last non-empty termination message, as JSON when it parses. */
+function terminationResult(containers: readonly ContainerStatus[]): unknown {
+  const text = containers.map((c) => c.state?.terminated?.message).filter((message) => message).at(-1);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function observe(task: LiveTask): TaskObservation {
+  const status: PodStatus = task.object.status ?? {};
+  const containers = status.containerStatuses ?? [];
+  const runningTimestamp = latest(containers.flatMap((c) => [c.state?.running?.startedAt, c.state?.terminated?.startedAt]));
+  if (status.phase !== 'Succeeded' && status.phase !== 'Failed') {
+    return unlessDeleting(task, { state: status.phase === 'Running' ? 'Running' : 'Starting', ...explain(status), runningTimestamp });
+  }
+  return {
+    state: 'Terminated',
+    ...(status.phase === 'Succeeded' ? { result: 'Succeeded', ...explain(status) } : failure(status)),
+    runningTimestamp,
+    finishTimestamp: finishTimestamp(task.object, status),
+    taskResult: terminationResult(containers),
+  };
+}
+
 export const podExecutor: Executor<PodTaskTemplate> = {
   name: 'pod',
   validate: (template, field) => validatePodSpec(template.spec, `${field}.spec`),
@@ -31,4 +132,6 @@ export const podExecutor: Executor<PodTaskTemplate> = {
     (manifest.spec as Record<string, unknown>).restartPolicy ??= 'Never';
     return manifest;
   },
+  observe,
+  kill: (task, _template, now) => unlessFinished(observe(task), () => deadlinePatch(task.object, now)),
 };

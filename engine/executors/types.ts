@@ -26,4 +26,40 @@ export interface Executor<TTemplate> {
   validate(template: TTemplate, field: string): FieldError[];
   /** The object for one task, `${...}` still unresolved; taskplane's metadata is added by `render`. */
   manifest(template: TTemplate): Manifest;
+  /** The task's state, read off the live object. */
+  observe(task: LiveTask, template: TTemplate): TaskObservation;
+  /**
+   * How to stop the task now without touching fields Git sets or deleting what GitOps manages.
+   * `now` is passed in so the engine stays free of clocks.
+   */
+  kill(task: LiveTask, template: TTemplate, now: Date): KillAction;
+}
+
+/** What an executor reads off a live task object (Furiko's task states and results). */
+export interface TaskObservation {
+  readonly state: 'Starting' | 'Running' | 'Killing' | 'Terminated';
+  /** Set once `Terminated`. */
+  readonly result?: 'Succeeded' | 'Failed' | 'Killed';
+  /** A short CamelCase cause, e.g. `OOMKilled`, `DeadlineExceeded`, `Evicted`, `BackoffLimitExceeded`. */
+  readonly reason?: string;
+  readonly message?: string;
+  /** When it started running, if the object says; otherwise the watcher stamps the time it first saw it running. */
+  readonly runningTimestamp?: string;
+  /** When it finished, if the object says; otherwise the watcher stamps the time it first saw it finished. */
+  readonly finishTimestamp?: string;
+  /** The parsed result payload where the executor has one (termination message, outputs, CEL result). */
+  readonly taskResult?: unknown;
+}
+
+/** How to stop a live task in place, or why that is not possible. */
+export type KillAction =
+  | { readonly kind: 'mergePatch'; readonly patch: Record<string, unknown> }
+  | { readonly kind: 'delete' }
+  | { readonly kind: 'impossible'; readonly why: string };
+
+export interface LiveTask {
+  /** The live object as the API server returns it. */
+  readonly object: Manifest & { status?: Record<string, unknown> };
+  /** True when the watcher created it (ownerReference to the JobRun); false for objects GitOps manages. */
+  readonly createdByWatcher: boolean;
 }

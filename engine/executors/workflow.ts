@@ -3,10 +3,33 @@
  * string, arguments and templates included.
  */
 import { objectFrom } from './_metadata.js';
+import { unlessDeleting, unlessFinished } from './_observe.js';
 import type { PodTaskTemplate } from './pod.js';
-import type { Executor } from './types.js';
+import type { Executor, LiveTask, TaskObservation } from './types.js';
 
 export type WorkflowTaskTemplate = PodTaskTemplate;
+
+interface WorkflowStatus {
+  readonly phase?: string;
+  readonly message?: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly outputs?: unknown;
+}
+
+function observe(task: LiveTask): TaskObservation {
+  const status: WorkflowStatus = task.object.status ?? {};
+  const shutdown = (task.object.spec as { shutdown?: string } | undefined)?.shutdown;
+  if (status.phase === 'Succeeded' || status.phase === 'Failed' || status.phase === 'Error') {
+    // Argo reports a stopped or terminated Workflow as Failed; shutdown is taskplane's kill.
+    const outcome: Pick<TaskObservation, 'result' | 'reason'> =
+      status.phase === 'Succeeded' ? { result: 'Succeeded' } : shutdown ? { result: 'Killed', reason: 'Shutdown' } : { result: 'Failed', reason: status.phase };
+    return { state: 'Terminated', ...outcome, message: status.message, runningTimestamp: status.startedAt, finishTimestamp: status.finishedAt, taskResult: status.outputs };
+  }
+  const observation: TaskObservation = status.phase === 'Running' ? { state: 'Running', runningTimestamp: status.startedAt } : { state: 'Starting' };
+  // Once shutdown is set, Argo is stopping it: the same as a deletion in progress.
+  return shutdown ? { ...observation, state: 'Killing' } : unlessDeleting(task, observation);
+}
 
 export const workflowExecutor: Executor<WorkflowTaskTemplate> = {
   name: 'workflow',
@@ -16,4 +39,7 @@ export const workflowExecutor: Executor<WorkflowTaskTemplate> = {
     return [{ field: `${field}.spec.entrypoint`, message: 'a Workflow needs an entrypoint', valid: 'spec.entrypoint, or spec.workflowTemplateRef' }];
   },
   manifest: (template) => objectFrom('argoproj.io/v1alpha1', 'Workflow', template.metadata, template.spec),
+  observe,
+  // Exactly what `argo terminate` patches; Argo rejects it on a finished Workflow.
+  kill: (task) => unlessFinished(observe(task), () => ({ kind: 'mergePatch', patch: { spec: { shutdown: 'Terminate' } } })),
 };
