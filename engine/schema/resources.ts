@@ -139,6 +139,7 @@ export const JobRunStatusSchema = StrictObject({
   indexes: Type.Optional(Type.Array(IndexStatusSchema)),
   observedGeneration: Type.Optional(Type.Integer()),
   conditions: Type.Optional(Type.Array(ConditionSchema)),
+  templateHash: Type.Optional(Type.String({ description: 'Hash of spec.template when the run started; a later edit sets TemplateChanged.' })),
 });
 
 export type ConcurrencySpec = Static<typeof ConcurrencySpecSchema>;

@@ -1,0 +1,92 @@
+/**
+ * Which tasks to create now (Furiko's ComputeMissingIndexesForCreation, reference/furiko.md §4): an
+ * index with no task going and none succeeded gets its next attempt, `retryDelaySeconds` after the
+ * index's latest finish. Each request is recorded as a ref, so planning again before the object is
+ * observed does not create it twice; a request still unobserved a minute later is issued again.
+ */
+import type { ParallelIndex } from '../indexes.js';
+import { indexNamePart, taskName } from '../names.js';
+import type { TaskRef } from '../schema/resources.js';
+import type { IndexView, RunSummary } from './index-status.js';
+import { isCreateRequested, isFinished, requestedRef, sortRefs, type TaskKind } from './task-refs.js';
+import { formatTime, latest, parseTime, seconds, type Millis } from './time.js';
+import type { CreateTask } from './types.js';
+
+export const CREATE_REISSUE_SECONDS = 60;
+
+export interface CreateContext {
+  readonly runName: string;
+  readonly now: Millis;
+  readonly maxAttempts: number;
+  readonly retryDelaySeconds: number;
+  /** First attempts of a Rendered run are in Git: GitOps creates them, never the watcher. */
+  readonly rendered: boolean;
+  readonly kind: TaskKind;
+  /** False once the run is complete, killed or finished: outstanding requests are dropped. */
+  readonly allowed: boolean;
+}
+
+export interface IssuedCreate {
+  readonly create: CreateTask;
+  readonly name: string;
+  readonly key: string;
+  /** Asked before; no new event. */
+  readonly reissue: boolean;
+}
+
+/** A retry waiting for its delay. */
+export interface DeferredRetry {
+  readonly key: string;
+  readonly retryIndex: number;
+  readonly due: Millis;
+}
+
+export interface CreatePlan {
+  readonly refs: TaskRef[];
+  readonly creates: IssuedCreate[];
+  readonly deferred: DeferredRetry[];
+  readonly wakeAt: Millis[];
+}
+
+export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, context: CreateContext): CreatePlan {
+  if (!context.allowed) return { refs: refs.filter((ref) => !isCreateRequested(ref)), creates: [], deferred: [], wakeAt: [] };
+  const { now, runName } = context;
+  const creates: IssuedCreate[] = [];
+  const deferred: DeferredRetry[] = [];
+  const wakeAt: Millis[] = [];
+  const next = refs.map((ref): TaskRef => {
+    if (!isCreateRequested(ref)) return ref;
+    const reissueAt = parseTime(ref.creationTimestamp!) + seconds(CREATE_REISSUE_SECONDS);
+    if (reissueAt > now) {
+      wakeAt.push(reissueAt);
+      return ref;
+    }
+    const index = ref.parallelIndex as ParallelIndex;
+    creates.push({ create: { index, retryIndex: ref.retryIndex }, name: ref.name, key: indexNamePart(runName, index), reissue: true });
+    wakeAt.push(now + seconds(CREATE_REISSUE_SECONDS));
+    return { ...ref, creationTimestamp: formatTime(now) };
+  });
+  for (const view of summary.indexes) {
+    const retryIndex = nextAttempt(view, context.maxAttempts);
+    if (retryIndex === undefined || (context.rendered && retryIndex === 0)) continue;
+    const lastFinish = latest(view.refs.map((ref) => parseTime(ref.finishTimestamp!)));
+    const due = lastFinish === undefined ? now : lastFinish + seconds(context.retryDelaySeconds);
+    if (due > now) {
+      deferred.push({ key: view.key, retryIndex, due });
+      wakeAt.push(due);
+      continue;
+    }
+    const name = taskName(runName, view.index, retryIndex);
+    creates.push({ create: { index: view.index, retryIndex }, name, key: view.key, reissue: false });
+    next.push(requestedRef(name, view.index, retryIndex, context.kind, now));
+    wakeAt.push(now + seconds(CREATE_REISSUE_SECONDS));
+  }
+  return { refs: sortRefs(next), creates, deferred, wakeAt };
+}
+
+/** The next retry index, if the index needs one: nothing going, nothing succeeded, attempts left. */
+function nextAttempt(view: IndexView, maxAttempts: number): number | undefined {
+  if (view.refs.some((ref) => !isFinished(ref) || ref.status.result === 'Succeeded')) return undefined;
+  const next = view.refs.reduce((max, ref) => Math.max(max, ref.retryIndex + 1), 0);
+  return next < maxAttempts ? next : undefined;
+}

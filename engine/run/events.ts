@@ -1,0 +1,49 @@
+/**
+ * Events for what changed since the previous status, one per transition. Derived from the previous
+ * and the new status (and this plan's first-time actions), so planning again emits nothing.
+ * Messages carry names, reasons and states only: never option values or substitutions.
+ */
+import type { JobRunStatus } from '../schema/resources.js';
+import type { IssuedCreate, DeferredRetry } from './creates.js';
+import type { IssuedKill } from './kills.js';
+import { TERMINAL_PHASES } from './phase.js';
+import { formatTime } from './time.js';
+import type { RunEvent } from './types.js';
+
+export interface EventInput {
+  readonly previous: JobRunStatus;
+  readonly next: JobRunStatus;
+  readonly creates: readonly IssuedCreate[];
+  readonly kills: readonly IssuedKill[];
+  readonly deferred: readonly DeferredRetry[];
+  readonly maxAttempts: number;
+}
+
+/** Timeouts are the news; a kill the run or its completion strategy asked for is routine. */
+const TIMEOUT_REASONS = new Set(['PendingTimeout', 'TaskTimeout']);
+
+export function runEvents({ previous, next, creates, kills, deferred, maxAttempts }: EventInput): RunEvent[] {
+  const events: RunEvent[] = [];
+  if (!previous.startTime && next.startTime) events.push({ type: 'Normal', reason: 'Started', message: `Run started at ${next.startTime}` });
+  const finishedBefore = new Set((previous.tasks ?? []).filter((ref) => ref.finishTimestamp).map((ref) => ref.name));
+  for (const ref of next.tasks ?? []) {
+    if (!ref.finishTimestamp || finishedBefore.has(ref.name)) continue;
+    const outcome = (ref.status.result ?? ref.status.state) + (ref.status.reason ? ` (${ref.status.reason})` : '');
+    events.push({ type: ref.status.result === 'Succeeded' ? 'Normal' : 'Warning', reason: 'TaskFinished', message: `Task ${ref.name} finished: ${outcome}` });
+  }
+  for (const { kill } of kills.filter((issued) => !issued.reissue)) {
+    const timeout = TIMEOUT_REASONS.has(kill.reason);
+    events.push({ type: timeout ? 'Warning' : 'Normal', reason: timeout ? kill.reason : 'Killing', message: `Killing task ${kill.name} (${kill.reason}): ${kill.message}` });
+  }
+  const backingOff = new Set((previous.indexes ?? []).filter((index) => index.state === 'RetryBackoff').map((index) => index.key));
+  for (const retry of deferred.filter((d) => !backingOff.has(d.key))) {
+    events.push({ type: 'Normal', reason: 'RetryScheduled', message: `Index ${retry.key} retries (attempt ${retry.retryIndex + 1} of ${maxAttempts}) at ${formatTime(retry.due)}` });
+  }
+  for (const { name, key, create } of creates.filter((issued) => !issued.reissue)) {
+    events.push({ type: 'Normal', reason: 'TaskCreated', message: `Created task ${name} (index ${key}, attempt ${create.retryIndex + 1} of ${maxAttempts})` });
+  }
+  if (next.phase && TERMINAL_PHASES.has(next.phase) && !TERMINAL_PHASES.has(previous.phase)) {
+    events.push({ type: next.phase === 'Succeeded' ? 'Normal' : 'Warning', reason: 'Finished', message: `Run ${next.phase}: ${next.message ?? next.phase}` });
+  }
+  return events;
+}

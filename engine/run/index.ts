@@ -1,0 +1,3 @@
+export { planRun } from './plan.js';
+export { TERMINAL_PHASES } from './phase.js';
+export type * from './types.js';

@@ -1,0 +1,51 @@
+/**
+ * kstatus conditions (reference/gitops.md §3): Ready on success, Reconciling while work goes on,
+ * Stalled on terminal failure, plus TemplateChanged once started. A condition keeps its
+ * lastTransitionTime while its status stays the same, so planning again writes the same status.
+ */
+import type { JobRunStatus, RunPhase } from '../schema/resources.js';
+import { compact } from './compact.js';
+import { TERMINAL_PHASES } from './phase.js';
+
+export type Condition = NonNullable<JobRunStatus['conditions']>[number];
+
+export interface ConditionInput {
+  readonly phase: RunPhase;
+  readonly reason?: string;
+  readonly message?: string;
+  /** Undefined until the run starts (nothing to compare with before). */
+  readonly templateChanged?: boolean;
+  readonly previous?: readonly Condition[];
+  readonly generation?: number;
+  readonly now: string;
+}
+
+export function runConditions(input: ConditionInput): Condition[] {
+  const { phase, reason, message, templateChanged } = input;
+  const terminal = TERMINAL_PHASES.has(phase);
+  const stalled = terminal && phase !== 'Succeeded';
+  const conditions: Condition[] = [
+    phase === 'Succeeded' ? { type: 'Ready', status: 'True', reason: 'Succeeded', message } : { type: 'Ready', status: 'False', reason: phase, message },
+    { type: 'Reconciling', status: terminal ? 'False' : 'True', reason: phase, message },
+    stalled ? { type: 'Stalled', status: 'True', reason: reason ?? phase, message } : { type: 'Stalled', status: 'False', reason: phase },
+  ];
+  if (templateChanged !== undefined) {
+    conditions.push(
+      templateChanged
+        ? { type: 'TemplateChanged', status: 'True', reason: 'TemplateChanged', message: 'spec.template changed after the run started; the run goes on, and retries render from the changed template' }
+        : { type: 'TemplateChanged', status: 'False', reason: 'TemplateUnchanged' },
+    );
+  }
+  return conditions.map((condition) => stamp(condition, input));
+}
+
+/** Refreshes observedGeneration only (a finished run's conditions otherwise stay as written). */
+export function restampConditions(conditions: readonly Condition[] | undefined, generation: number | undefined): Condition[] | undefined {
+  return conditions?.map((condition) => compact({ ...condition, observedGeneration: generation }));
+}
+
+function stamp(condition: Condition, { previous, generation, now }: ConditionInput): Condition {
+  const before = previous?.find((c) => c.type === condition.type);
+  const lastTransitionTime = before?.status === condition.status ? (before.lastTransitionTime ?? now) : now;
+  return compact({ ...condition, lastTransitionTime, observedGeneration: generation });
+}

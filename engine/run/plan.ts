@@ -1,0 +1,144 @@
+/**
+ * planRun: one JobRun and its live tasks in, the status to write and what to do out (see types.ts).
+ * Pure and idempotent: planning again on the written status with the same observations gives the
+ * same status and no new creates, kills or events.
+ */
+import { formatFieldError, type FieldError } from '../errors.js';
+import { canonicalIndexJson, expandIndexes } from '../indexes.js';
+import { validateRun } from '../render.js';
+import type { JobRunObject, JobRunStatus, TaskRef } from '../schema/resources.js';
+import { compact } from './compact.js';
+import { decideCreates } from './creates.js';
+import { runEvents } from './events.js';
+import { summarize, type IndexView } from './index-status.js';
+import { decideKills } from './kills.js';
+import { restampConditions, runConditions } from './kstatus.js';
+import { startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
+import { decideStart, type StartDecision } from './start.js';
+import { mergeTaskRefs, taskKind } from './task-refs.js';
+import { templateHash } from './template-hash.js';
+import { formatTime, nextAfter, parseTime, type Millis } from './time.js';
+import type { RunPlan, RunSnapshot } from './types.js';
+
+export function planRun(snapshot: RunSnapshot): RunPlan {
+  const { run } = snapshot;
+  const now = snapshot.now.getTime();
+  const previous = run.status ?? {};
+  const finished = TERMINAL_PHASES.has(previous.phase);
+  // Admission errors are final (Furiko's annotation); a finished run is a record that no edit reopens,
+  // and one killed while queued never starts.
+  if (previous.phase === 'AdmissionError' || (finished && !previous.startTime)) return unchanged(run);
+  const errors = validateRun(run);
+  if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);
+  const start = decideStart(snapshot, now);
+  if (start.kind === 'rejected') return admissionError(run, start.reason, start.message, start.message, now);
+  if (start.kind === 'queued') return queued(run, start, now);
+  return planStarted(snapshot, start.startTime, now);
+}
+
+function unchanged(run: JobRunObject): RunPlan {
+  const generation = run.metadata.generation;
+  const status = compact({ ...run.status, observedGeneration: generation, conditions: restampConditions(run.status?.conditions, generation) });
+  return { status, create: [], kill: [], events: [] };
+}
+
+function invalidSpec(run: JobRunObject, errors: readonly FieldError[], now: Millis): RunPlan {
+  // The event leaves out the offending values: they may be option values.
+  const fields = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+  return admissionError(run, 'InvalidSpec', errors.map(formatFieldError).join('; '), `Run spec is invalid: ${fields}`, now);
+}
+
+/** Terminal without creating or killing anything (Furiko's admission-error path). */
+function admissionError(run: JobRunObject, reason: string, message: string, eventMessage: string, now: Millis): RunPlan {
+  const outcome: RunOutcome = { phase: 'AdmissionError', result: 'AdmissionError', reason, message, finishTime: formatTime(now) };
+  return { status: withConditions(run, { ...run.status, ...outcome }, outcome, now), create: [], kill: [], events: [{ type: 'Warning', reason, message: eventMessage }] };
+}
+
+function queued(run: JobRunObject, start: Extract<StartDecision, { kind: 'queued' }>, now: Millis): RunPlan {
+  const killTimestamp = run.spec.killTimestamp;
+  const killAt = killTimestamp ? parseTime(killTimestamp) : undefined;
+  // Killed before it started: Furiko would show Killing for ever; nothing is left to wait for.
+  const outcome: RunOutcome =
+    killAt !== undefined && killAt <= now
+      ? { phase: 'Killed', result: 'Killed', reason: 'Killed', message: `Run killed at ${killTimestamp} before it started`, finishTime: killTimestamp }
+      : { phase: 'Queued', reason: start.reason, message: start.message };
+  const status = withConditions(run, { ...outcome }, outcome, now);
+  const events = runEvents({ previous: run.status ?? {}, next: status, creates: [], kills: [], deferred: [], maxAttempts: run.spec.template.maxAttempts ?? 1 });
+  const requeueAt = outcome.phase === 'Queued' ? nextAfter(now, [start.until, killAt]) : undefined;
+  return { status, create: [], kill: [], events, ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }) };
+}
+
+function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
+  const previous = run.status ?? {};
+  const template = run.spec.template;
+  const runName = run.metadata.name;
+  const strategy = template.parallelism?.completionStrategy ?? 'AllSuccessful';
+  const maxAttempts = template.maxAttempts ?? 1;
+  const indexes = expandIndexes(template.parallelism);
+  const kind = taskKind(template.taskTemplate);
+  const finished = TERMINAL_PHASES.has(previous.phase);
+  const killTimestamp = run.spec.killTimestamp;
+  const killedAt = killTimestamp && parseTime(killTimestamp) <= now ? killTimestamp : undefined;
+  const summarizeRefs = (refs: readonly TaskRef[]) => summarize({ runName, indexes, refs, maxAttempts, strategy });
+
+  const merged = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now);
+  const before = summarizeRefs(merged);
+  // Kills go on after the run finished: a late first attempt GitOps applies must not run unchecked.
+  const killing = decideKills(merged, { now, template, killedAt, summary: before, strategy });
+  const creating = decideCreates(killing.refs, before, {
+    runName,
+    now,
+    maxAttempts,
+    retryDelaySeconds: template.retryDelaySeconds ?? 0,
+    rendered: (run.spec.materialization ?? 'Rendered') === 'Rendered',
+    kind,
+    allowed: !finished && !killedAt && !before.complete,
+  });
+  const refs = creating.refs;
+  const summary = summarizeRefs(refs);
+  const outcome = finished ? finishedOutcome(previous) : startedOutcome({ summary, refs, killedAt, strategy, now });
+  const currentHash = templateHash(template);
+  const startedHash = previous.templateHash ?? currentHash;
+  const status = withConditions(
+    run,
+    {
+      ...outcome,
+      startTime: previous.startTime ?? formatTime(startTime),
+      progress: `${summary.succeeded}/${indexes.length}`,
+      createdTasks: refs.length,
+      runningTasks: refs.filter((ref) => ref.runningTimestamp && !ref.finishTimestamp).length,
+      tasks: refs,
+      indexes: summary.indexes.map(indexStatus),
+      templateHash: startedHash,
+    },
+    outcome,
+    now,
+    startedHash !== currentHash,
+  );
+  const events = runEvents({ previous, next: status, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts });
+  const killAt = killTimestamp && !TERMINAL_PHASES.has(outcome.phase) ? parseTime(killTimestamp) : undefined;
+  const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, killAt]);
+  return {
+    status,
+    create: creating.creates.map((issued) => issued.create),
+    kill: killing.kills.map((issued) => issued.kill),
+    events,
+    ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }),
+  };
+}
+
+function finishedOutcome(previous: JobRunStatus): RunOutcome {
+  const { phase, result, reason, message, finishTime } = previous;
+  return { phase: phase!, result, reason, message, finishTime };
+}
+
+function indexStatus(view: IndexView): NonNullable<JobRunStatus['indexes']>[number] {
+  const index = JSON.parse(canonicalIndexJson(view.index)) as Record<string, unknown>;
+  return compact({ index, key: view.key, createdTasks: view.refs.length, state: view.state, result: view.result });
+}
+
+function withConditions(run: JobRunObject, status: JobRunStatus, outcome: RunOutcome, now: Millis, templateChanged?: boolean): JobRunStatus {
+  const generation = run.metadata.generation;
+  const conditions = runConditions({ ...outcome, templateChanged, previous: run.status?.conditions, generation, now: formatTime(now) });
+  return compact({ ...status, observedGeneration: generation, conditions });
+}

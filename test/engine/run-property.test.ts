@@ -1,0 +1,105 @@
+/**
+ * Property: for random runs and random sequences of what their tasks do, every plan is deterministic,
+ * idempotent (checked inside RunSim.plan) and keeps the invariants a watcher relies on.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TERMINAL_PHASES } from '../../engine/run/index.js';
+import { taskName } from '../../engine/names.js';
+import { iso, makeRun, RunSim } from './run-sim.js';
+
+const runConfig = fc.record({
+  count: fc.integer({ min: 1, max: 3 }),
+  maxAttempts: fc.integer({ min: 1, max: 3 }),
+  retryDelaySeconds: fc.constantFrom(0, 30),
+  taskPendingTimeoutSeconds: fc.constantFrom(0, 60, undefined),
+  taskTimeoutSeconds: fc.constantFrom(0, 90, undefined),
+  completionStrategy: fc.constantFrom('AllSuccessful' as const, 'AnySuccessful' as const),
+  materialization: fc.constantFrom('Rendered' as const, 'Deferred' as const),
+  killAt: fc.option(fc.integer({ min: 0, max: 900 }), { nil: undefined }),
+});
+
+const change = fc.record({ pick: fc.nat(), to: fc.constantFrom('run', 'succeed', 'fail', 'vanish', 'killing', 'honourKill') });
+const step = fc.record({
+  advance: fc.integer({ min: 0, max: 120 }),
+  gitOpsApplies: fc.boolean(),
+  /** False: the informer has not seen the created objects yet; they appear at the next step. */
+  createsSeen: fc.boolean(),
+  changes: fc.array(change, { maxLength: 3 }),
+});
+
+type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
+
+function simulate(config: ValueOf<typeof runConfig>, steps: readonly ValueOf<typeof step>[]): void {
+  const { count, completionStrategy, materialization, killAt, ...template } = config;
+  const run = makeRun({ materialization, ...(killAt !== undefined && { killTimestamp: iso(killAt) }), template: { ...template, parallelism: { withCount: count, completionStrategy } } });
+  const sim = new RunSim(run);
+  const everObserved = new Set<string>();
+  let lagging: { index: { indexNumber?: number }; retryIndex: number }[] = [];
+  let gitOpsApplied = false;
+  let finishedAs: string | undefined;
+  for (const { advance, gitOpsApplies, createsSeen, changes } of steps) {
+    sim.at(sim.clock + advance);
+    for (const { index, retryIndex } of lagging) if (!sim.tasks.has(taskName('nightly', index, retryIndex))) sim.addTask(index, retryIndex, true);
+    lagging = [];
+    if (materialization === 'Rendered' && gitOpsApplies && !gitOpsApplied) {
+      sim.applyFirstAttempts();
+      gitOpsApplied = true;
+    }
+    for (const { pick, to } of changes) applyChange(sim, pick, to);
+    for (const name of sim.tasks.keys()) everObserved.add(name);
+
+    const plan = sim.plan({ applyCreates: createsSeen });
+    if (!createsSeen) lagging = [...plan.create];
+    const status = plan.status;
+    for (const create of plan.create) {
+      expect(create.retryIndex).toBeLessThan(config.maxAttempts);
+      expect(everObserved.has(taskName('nightly', create.index, create.retryIndex))).toBe(false);
+      if (materialization === 'Rendered') expect(create.retryIndex).toBeGreaterThan(0);
+    }
+    const unfinished = new Set(status.tasks?.filter((ref) => !ref.finishTimestamp).map((ref) => ref.name));
+    for (const kill of plan.kill) expect(unfinished.has(kill.name)).toBe(true);
+    if (finishedAs) {
+      expect(status.phase).toBe(finishedAs);
+      expect(plan.create).toEqual([]);
+    }
+    if (TERMINAL_PHASES.has(status.phase)) finishedAs ??= status.phase;
+    const names = status.tasks?.map((ref) => ref.name) ?? [];
+    expect(new Set(names).size).toBe(names.length);
+    expect(status.createdTasks ?? 0).toBe(names.length);
+    expect(names.length).toBeLessThanOrEqual(count * config.maxAttempts);
+    const conditions = Object.fromEntries((status.conditions ?? []).map((c) => [c.type, c.status]));
+    const terminal = TERMINAL_PHASES.has(status.phase);
+    expect(conditions).toMatchObject({
+      Ready: status.phase === 'Succeeded' ? 'True' : 'False',
+      Reconciling: terminal ? 'False' : 'True',
+      Stalled: terminal && status.phase !== 'Succeeded' ? 'True' : 'False',
+    });
+    // A finished run still stops late tasks (a first attempt GitOps applied after a kill); otherwise it sleeps.
+    if (terminal && unfinished.size === 0) expect(plan.requeueAt).toBeUndefined();
+    for (const event of plan.events) expect(event.message).not.toContain('hunter2');
+  }
+}
+
+function applyChange(sim: RunSim, pick: number, to: string): void {
+  const names = [...sim.tasks.keys()].sort();
+  if (names.length === 0) return;
+  const name = names[pick % names.length]!;
+  const { state } = sim.tasks.get(name)!.observation;
+  if (state === 'Terminated') {
+    if (to === 'vanish') sim.vanish(name);
+    return;
+  }
+  if (to === 'run' && state === 'Starting') sim.running(name);
+  else if (to === 'succeed') sim.finish(name, 'Succeeded');
+  else if (to === 'fail') sim.finish(name, 'Failed', 'Error');
+  else if (to === 'vanish') sim.vanish(name);
+  else if (to === 'killing') sim.observe(name, { ...sim.tasks.get(name)!.observation, state: 'Killing' });
+  else if (to === 'honourKill' && sim.ref(name)?.killRequest) sim.finish(name, 'Failed', 'DeadlineExceeded');
+}
+
+describe('planRun properties', () => {
+  it('deterministic, idempotent, never creates an attempt twice, finished runs stay finished, kstatus agrees with the phase', () => {
+    fc.assert(fc.property(runConfig, fc.array(step, { minLength: 1, maxLength: 20 }), simulate), { numRuns: 300 });
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * A fake world for planRun: a clock, the run's task objects, and a runtime that applies each plan
+ * (writes the status, creates the requested tasks). Every `plan()` also checks that planning is
+ * deterministic and idempotent: planning again on the written status with the same observations
+ * gives the same status and requeue time, and no creates, kills or events.
+ */
+import { expect } from 'vitest';
+import type { TaskObservation } from '../../engine/executors/types.js';
+import { expandIndexes, type ParallelIndex } from '../../engine/indexes.js';
+import { taskName } from '../../engine/names.js';
+import { planRun, type ConcurrencyContext, type KillTask, type ObservedTask, type RunPlan, type RunSnapshot } from '../../engine/run/index.js';
+import { JobRunStatusSchema, validateAgainst, type JobRunObject, type JobRunSpec, type JobTemplate } from '../../engine/schema/index.js';
+
+export const RUN = 'nightly';
+export const T0 = Date.parse('2026-11-21T00:00:00Z');
+/** The time `seconds` after T0, as status writes it. */
+export const iso = (seconds: number) => new Date(T0 + seconds * 1000).toISOString().replace('.000Z', 'Z');
+export const POD_TEMPLATE = { pod: { spec: { containers: [{ name: 'main', image: 'busybox', args: ['${option.secret}'] }] } } };
+
+export interface RunOptions extends Partial<Omit<JobRunSpec, 'template'>> {
+  readonly template?: Partial<JobTemplate>;
+  readonly generation?: number;
+}
+
+export function makeRun({ template, generation = 1, ...spec }: RunOptions = {}): JobRunObject {
+  return {
+    apiVersion: 'taskplane.dev/v1alpha1',
+    kind: 'JobRun',
+    metadata: { name: RUN, namespace: 'batch', uid: 'run-uid', generation },
+    spec: { configName: 'nightly', substitutions: { 'option.secret': 'hunter2' }, template: { taskTemplate: POD_TEMPLATE, ...template }, ...spec },
+  };
+}
+
+export class RunSim {
+  run: JobRunObject;
+  readonly tasks = new Map<string, ObservedTask>();
+  /** Seconds since T0. */
+  clock = 0;
+  concurrency?: ConcurrencyContext;
+  lastPlan?: RunPlan;
+  /** Every plan's events, in order. */
+  readonly events: RunPlan['events'][number][] = [];
+
+  constructor(run: JobRunObject) {
+    this.run = run;
+  }
+
+  get status() {
+    return this.run.status!;
+  }
+
+  ref(name: string) {
+    return this.run.status?.tasks?.find((ref) => ref.name === name);
+  }
+
+  snapshot(): RunSnapshot {
+    return { run: this.run, tasks: [...this.tasks.values()], now: new Date(T0 + this.clock * 1000), ...(this.concurrency && { concurrency: this.concurrency }) };
+  }
+
+  /** Plans, checks determinism and idempotence, then applies the plan as the runtime would. */
+  plan(options: { applyCreates?: boolean } = {}): RunPlan {
+    const snapshot = this.snapshot();
+    const plan = planRun(snapshot);
+    expect(planRun(snapshot)).toStrictEqual(plan);
+    expect(validateAgainst(JobRunStatusSchema, plan.status, 'status')).toEqual([]);
+    const again = planRun({ ...snapshot, run: { ...snapshot.run, status: plan.status } });
+    expect({ create: again.create, kill: again.kill, events: again.events }).toEqual({ create: [], kill: [], events: [] });
+    expect(again.status).toStrictEqual(plan.status);
+    expect(again.requeueAt).toEqual(plan.requeueAt);
+    this.run = { ...this.run, status: plan.status };
+    if (options.applyCreates ?? true) {
+      for (const { index, retryIndex } of plan.create) this.addTask(index, retryIndex, true);
+    }
+    this.events.push(...plan.events);
+    this.lastPlan = plan;
+    return plan;
+  }
+
+  at(seconds: number): this {
+    this.clock = seconds;
+    return this;
+  }
+
+  /** GitOps applies the first attempt of every index of a Rendered run. */
+  applyFirstAttempts(): this {
+    for (const index of expandIndexes(this.run.spec.template.parallelism)) this.addTask(index, 0, false);
+    return this;
+  }
+
+  addTask(index: ParallelIndex, retryIndex: number, createdByWatcher: boolean): string {
+    const name = taskName(RUN, index, retryIndex);
+    this.tasks.set(name, { name, index, retryIndex, creationTimestamp: iso(this.clock), observation: { state: 'Starting' }, createdByWatcher });
+    return name;
+  }
+
+  observe(name: string, observation: TaskObservation): this {
+    const task = this.tasks.get(name);
+    if (!task) throw new Error(`no task ${name}`);
+    this.tasks.set(name, { ...task, observation });
+    return this;
+  }
+
+  running(name: string): this {
+    return this.observe(name, { state: 'Running', runningTimestamp: iso(this.clock) });
+  }
+
+  finish(name: string, result: 'Succeeded' | 'Failed' | 'Killed', reason?: string): this {
+    const { runningTimestamp } = this.tasks.get(name)!.observation;
+    return this.observe(name, { state: 'Terminated', result, ...(reason && { reason }), ...(runningTimestamp && { runningTimestamp }), finishTimestamp: iso(this.clock) });
+  }
+
+  vanish(name: string): this {
+    this.tasks.delete(name);
+    return this;
+  }
+
+  /** The kills of the last plan take effect the way a Pod's lowered activeDeadlineSeconds does. */
+  honourKills(kills: readonly KillTask[] = this.lastPlan?.kill ?? []): this {
+    for (const { name } of kills) if (this.tasks.has(name)) this.finish(name, 'Failed', 'DeadlineExceeded');
+    return this;
+  }
+
+  condition(type: string) {
+    return this.status.conditions?.find((c) => c.type === type);
+  }
+}
+
+/** A plan in the terms the scenario tables use. */
+export function summarizePlan(plan: RunPlan) {
+  return {
+    phase: plan.status.phase,
+    create: plan.create.map((c) => taskName(RUN, c.index, c.retryIndex)),
+    kill: plan.kill.map((k) => `${k.name}:${k.reason}`),
+    events: plan.events.map((e) => e.reason),
+    requeueAt: plan.requeueAt ? (plan.requeueAt.getTime() - T0) / 1000 : undefined,
+  };
+}
