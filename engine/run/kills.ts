@@ -7,7 +7,7 @@
 import type { TaskRef } from '../schema/resources.js';
 import { DEFAULT_PENDING_TIMEOUT_SECONDS, type CompletionStrategy, type JobTemplate } from '../schema/template.js';
 import type { RunSummary } from './index-status.js';
-import { isCreateRequested, isFinished } from './task-refs.js';
+import { isCreateRequested, isFinished, killedStatus } from './task-refs.js';
 import { formatTime, parseTime, seconds, type Millis } from './time.js';
 import type { KillTask } from './types.js';
 
@@ -53,8 +53,12 @@ export function decideKills(refs: readonly TaskRef[], context: KillContext): Kil
       return ref;
     }
     kills.push({ kill: { name: ref.name, reason: cause.reason, message: cause.message }, reissue: previous !== undefined });
+    const killRequest = { reason: cause.reason, message: cause.message, timestamp: formatTime(now) };
+    // A task that never ran did no work, and an unscheduled Pod's deadline cannot fire until a node
+    // takes it (then it stops at once): it ends now, so its index can retry.
+    if (!ref.runningTimestamp) return { ...ref, killRequest, finishTimestamp: formatTime(now), status: killedStatus(killRequest), deletedStatus: killedStatus(killRequest) };
     wakeAt.push(now + seconds(KILL_REISSUE_SECONDS));
-    return { ...ref, killRequest: { reason: cause.reason, message: cause.message, timestamp: formatTime(now) } };
+    return { ...ref, killRequest };
   });
   return { refs: next, kills, wakeAt };
 }

@@ -84,15 +84,23 @@ function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis
   const merged = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now);
   const before = summarizeRefs(merged);
   // Kills go on after the run finished: a late first attempt GitOps applies must not run unchecked.
-  const killing = decideKills(merged, { now, template, killedAt, summary: before, strategy });
-  const creating = decideCreates(killing.refs, before, {
+  const killContext = { now, template, killedAt, strategy };
+  let killing = decideKills(merged, { ...killContext, summary: before });
+  let afterKills = summarizeRefs(killing.refs);
+  if (afterKills.complete && !before.complete) {
+    // A stopped task that never ran ends at once (see decideKills); if that completed the run, the rest stop now too.
+    const more = decideKills(killing.refs, { ...killContext, summary: afterKills });
+    killing = { refs: more.refs, kills: [...killing.kills, ...more.kills], wakeAt: [...killing.wakeAt, ...more.wakeAt] };
+    afterKills = summarizeRefs(killing.refs);
+  }
+  const creating = decideCreates(killing.refs, afterKills, {
     runName,
     now,
     maxAttempts,
     retryDelaySeconds: template.retryDelaySeconds ?? 0,
     rendered: (run.spec.materialization ?? 'Rendered') === 'Rendered',
     kind,
-    allowed: !finished && !killedAt && !before.complete,
+    allowed: !finished && !killedAt && !afterKills.complete,
   });
   const refs = creating.refs;
   const summary = summarizeRefs(refs);

@@ -82,7 +82,8 @@ function observedRef(task: ObservedTask, previous: TaskRef | undefined, kind: Ta
   const observation = task.observation;
   const runningTimestamp = previous?.runningTimestamp ?? observation.runningTimestamp ?? (observation.state === 'Running' ? formatTime(now) : undefined);
   const finishTimestamp = previous?.finishTimestamp ?? observation.finishTimestamp ?? (observation.state === 'Terminated' ? formatTime(now) : undefined);
-  const status = observedStatus(observation, previous?.killRequest);
+  // A ref the watcher already ended (a never-started task it stopped) stays ended until the object finishes.
+  const status = previous?.finishTimestamp && observation.state !== 'Terminated' ? previous.status : observedStatus(observation, previous?.killRequest);
   return compact<TaskRef>({
     name: task.name,
     kind: previous?.kind ?? kind.kind,

@@ -91,8 +91,8 @@ describe('planRun: completion strategies', () => {
   it('AnySuccessful: the first success kills the rest, and the run succeeds once they stopped', () => {
     const sim = scenario({ template: { parallelism: { withKeys: ['a', 'b', 'c'], completionStrategy: 'AnySuccessful' }, maxAttempts: 3 } }, [
       { at: 0, world: (s) => s.applyFirstAttempts().running('nightly-a-0').running('nightly-b-0'), phase: 'Pending', events: ['Started'], requeueAt: 900 },
-      { at: 40, world: (s) => s.finish('nightly-b-0', 'Succeeded'), phase: 'Terminating', kill: ['nightly-a-0:CompletionStrategy', 'nightly-c-0:CompletionStrategy'], events: ['TaskFinished', 'Killing', 'Killing'], requeueAt: 100 },
-      { at: 45, world: (s) => s.honourKills(), phase: 'Succeeded', events: ['TaskFinished', 'TaskFinished', 'Finished'] },
+      { at: 40, world: (s) => s.finish('nightly-b-0', 'Succeeded'), phase: 'Terminating', kill: ['nightly-a-0:CompletionStrategy', 'nightly-c-0:CompletionStrategy'], events: ['TaskFinished', 'TaskFinished', 'Killing', 'Killing'], requeueAt: 100 },
+      { at: 45, world: (s) => s.honourKills(), phase: 'Succeeded', events: ['TaskFinished', 'Finished'] },
     ]);
     // The killed indexes still had attempts left: completion, not retries, decides.
     expect(sim.status.indexes!.map((i) => [i.key, i.state, i.result])).toEqual([
@@ -109,13 +109,14 @@ describe('planRun: timeouts', () => {
     const sim = scenario({ template: { maxAttempts: 2, taskPendingTimeoutSeconds: 300 } }, [
       { at: 0, world: (s) => s.applyFirstAttempts(), phase: 'Pending', events: ['Started'], requeueAt: 300 },
       { at: 299, phase: 'Pending', requeueAt: 300 },
-      { at: 300, phase: 'Pending', kill: ['nightly-0-0:PendingTimeout'], events: ['PendingTimeout'], requeueAt: 360 },
-      { at: 301, world: (s) => s.honourKills(), phase: 'Retrying', create: ['nightly-0-1'], events: ['TaskFinished', 'TaskCreated'], requeueAt: 361 },
+      // It never ran, so it ends with the kill (an unscheduled Pod's deadline cannot fire) and the retry follows at once.
+      { at: 300, phase: 'Retrying', kill: ['nightly-0-0:PendingTimeout'], create: ['nightly-0-1'], events: ['TaskFinished', 'PendingTimeout', 'TaskCreated'], requeueAt: 360 },
+      { at: 301, world: (s) => s.honourKills(), phase: 'Retrying', requeueAt: 600 },
     ]);
     expect(sim.ref('nightly-0-0')).toMatchObject({
       status: { state: 'Terminated', result: 'Killed', reason: 'PendingTimeout', message: 'Task did not start running within its pending timeout of 300s' },
       killRequest: { reason: 'PendingTimeout', timestamp: iso(300) },
-      finishTimestamp: iso(301),
+      finishTimestamp: iso(300),
     });
     expect(sim.events.find((e) => e.reason === 'TaskFinished')).toMatchObject({ type: 'Warning', message: 'Task nightly-0-0 finished: Killed (PendingTimeout)' });
   });
@@ -273,13 +274,14 @@ describe('planRun: tasks that vanish', () => {
   });
 
   it('a task deleted by its kill (a watcher-created custom resource) ends Killed with the kill\'s reason', () => {
-    const sim = scenario({ template: { maxAttempts: 2, taskPendingTimeoutSeconds: 30 } }, [
-      { at: 0, world: (s) => s.applyFirstAttempts(), phase: 'Pending', events: ['Started'], requeueAt: 30 },
-      { at: 30, world: (s) => s.finish('nightly-0-0', 'Failed'), phase: 'Retrying', create: ['nightly-0-1'], events: ['TaskFinished', 'TaskCreated'], requeueAt: 90 },
-      { at: 60, phase: 'Retrying', kill: ['nightly-0-1:PendingTimeout'], events: ['PendingTimeout'], requeueAt: 120 },
-      { at: 61, world: (s) => s.vanish('nightly-0-1'), phase: 'Failed', events: ['TaskFinished', 'Finished'] },
+    const sim = scenario({ template: { maxAttempts: 2, taskTimeoutSeconds: 30 } }, [
+      { at: 0, world: (s) => s.applyFirstAttempts(), phase: 'Pending', events: ['Started'], requeueAt: 900 },
+      { at: 10, world: (s) => s.finish('nightly-0-0', 'Failed'), phase: 'Retrying', create: ['nightly-0-1'], events: ['TaskFinished', 'TaskCreated'], requeueAt: 70 },
+      { at: 20, world: (s) => s.running('nightly-0-1'), phase: 'Running', requeueAt: 50 },
+      { at: 50, phase: 'Running', kill: ['nightly-0-1:TaskTimeout'], events: ['TaskTimeout'], requeueAt: 110 },
+      { at: 51, world: (s) => s.vanish('nightly-0-1'), phase: 'Failed', events: ['TaskFinished', 'Finished'] },
     ]);
-    expect(sim.ref('nightly-0-1')!.status).toEqual({ state: 'Terminated', result: 'Killed', reason: 'PendingTimeout', message: 'Task did not start running within its pending timeout of 30s' });
+    expect(sim.ref('nightly-0-1')!.status).toEqual({ state: 'Terminated', result: 'Killed', reason: 'TaskTimeout', message: 'Task ran longer than its timeout of 30s' });
   });
 });
 
@@ -340,10 +342,8 @@ describe('planRun: status for GitOps', () => {
     const sim = scenario({ template: { maxAttempts: 2, parallelism: { withCount: 2 } } }, [
       { at: 0, world: (s) => s.applyFirstAttempts().running('nightly-0-0'), phase: 'Pending', events: ['Started'], requeueAt: 900 },
       { at: 9, world: (s) => s.finish('nightly-0-0', 'Failed', 'Error'), phase: 'Retrying', create: ['nightly-0-1'], events: ['TaskFinished', 'TaskCreated'], requeueAt: 69 },
-      { at: 900, phase: 'Retrying', kill: ['nightly-1-0:PendingTimeout'], events: ['PendingTimeout'], requeueAt: 909 },
-      { at: 901, world: (s) => s.honourKills(), phase: 'Retrying', create: ['nightly-1-1'], events: ['TaskFinished', 'TaskCreated'], requeueAt: 909 },
-      { at: 909, world: (s) => s.finish('nightly-0-1', 'Failed'), phase: 'Terminating', kill: ['nightly-1-1:CompletionStrategy'], events: ['TaskFinished', 'Killing'], requeueAt: 969 },
-      { at: 910, world: (s) => s.honourKills(), phase: 'Failed', events: ['TaskFinished', 'Finished'] },
+      { at: 900, phase: 'Retrying', kill: ['nightly-1-0:PendingTimeout'], create: ['nightly-1-1'], events: ['TaskFinished', 'PendingTimeout', 'TaskCreated'], requeueAt: 909 },
+      { at: 909, world: (s) => s.finish('nightly-0-1', 'Failed'), phase: 'Failed', kill: ['nightly-1-1:CompletionStrategy'], events: ['TaskFinished', 'TaskFinished', 'Killing', 'Finished'] },
     ]);
     expect(sim.events).toHaveLength(10);
     for (const event of sim.events) expect(event.message).not.toContain('hunter2');
