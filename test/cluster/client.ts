@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import { inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { KubeClient, type KubeObject } from '../../watcher/kube/client.js';
 
 /** Also set by global-setup, for child processes that tests spawn (they inherit the environment). */
 export const KUBECONFIG_ENV = 'TASKPLANE_TEST_KUBECONFIG';
@@ -150,36 +151,29 @@ export interface ApplyOptions {
   c?: Clients;
 }
 
-/** Server-side apply of each document, in order. Returns what the server answered (dry-run: would store). */
+/**
+ * Server-side apply of each document, in order, as raw JSON. (client-node's KubernetesObjectApi
+ * serializes known kinds through its typed models, which expect JS property names: wire keys such as
+ * a CRD's `x-kubernetes-preserve-unknown-fields` or `enum` would be silently dropped.)
+ * Returns what the server answered (dry-run: what it would store).
+ */
 export async function apply(docs: string | KubernetesObject[], opts: ApplyOptions): Promise<KubernetesObject[]> {
   const c = opts.c ?? clients();
+  const client = new KubeClient(c.kc, opts.fieldManager);
   const objects = typeof docs === 'string' ? parseYaml(docs) : docs;
   const out: KubernetesObject[] = [];
   for (const obj of objects) {
-    const spec = { ...obj, metadata: { ...obj.metadata } };
-    if (opts.namespace && !spec.metadata.namespace && !(await isClusterScoped(c, obj))) {
-      spec.metadata.namespace = opts.namespace;
-    }
+    const spec = { ...obj, metadata: { ...obj.metadata } } as KubeObject;
     try {
-      out.push(await c.objects.patch(spec, undefined, opts.dryRun ? 'All' : undefined, opts.fieldManager,
-        opts.force ?? false, PatchStrategy.ServerSideApply));
+      if (opts.namespace && !spec.metadata.namespace && (await client.namespaced(spec.apiVersion, spec.kind))) {
+        spec.metadata.namespace = opts.namespace;
+      }
+      out.push((await client.apply(spec, undefined, { force: opts.force ?? false, dryRun: opts.dryRun ?? false })) as unknown as KubernetesObject);
     } catch (err) {
-      throw new Error(`server-side apply${opts.dryRun ? ' (dry run)' : ''} of ${describe(obj)} failed: ${errorBody(err)}`);
+      throw new Error(`server-side apply${opts.dryRun ? ' (dry run)' : ''} of ${describe(obj)} failed: ${(err as Error).message}`);
     }
   }
   return out;
-}
-
-/** Asks discovery (uncached: CRDs come and go within a run). */
-async function isClusterScoped(c: Clients, obj: KubernetesObject): Promise<boolean> {
-  const gv = obj.apiVersion ?? '';
-  const res = await rawGet(gv.includes('/') ? `/apis/${gv}` : `/api/${gv}`, c.kc);
-  const found = res.status === 200
-    ? (JSON.parse(res.body) as { resources: { kind: string; name: string; namespaced: boolean }[] }).resources
-      .find((r) => r.kind === obj.kind && !r.name.includes('/'))
-    : undefined;
-  if (!found) throw new Error(`the server does not know ${gv} ${obj.kind} (${describe(obj)}); is its CRD applied?`);
-  return !found.namespaced;
 }
 
 export function describe(obj: KubernetesObject): string {
@@ -187,19 +181,6 @@ export function describe(obj: KubernetesObject): string {
   return `${obj.apiVersion} ${obj.kind} ${ns}${obj.metadata?.name ?? obj.metadata?.generateName ?? '?'}`;
 }
 
-/** The server's Status message when there is one: far more useful than client-node's default text. */
-export function errorBody(err: unknown): string {
-  const e = err as { code?: number; body?: unknown; message?: string };
-  if (e.body) {
-    try {
-      const status = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
-      return `HTTP ${e.code}: ${status.message ?? JSON.stringify(status)}`;
-    } catch {
-      return `HTTP ${e.code}: ${String(e.body)}`;
-    }
-  }
-  return e.message ?? String(err);
-}
 
 /** Applies CRDs and waits until each is Established (and its kinds are discoverable). */
 export async function applyCrds(crds: KubernetesObject[], opts: ApplyOptions): Promise<void> {

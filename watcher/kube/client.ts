@@ -136,10 +136,19 @@ export class KubeClient {
     return this.request('PATCH', path, { body: patch, contentType: PATCH.merge, query: { fieldManager: this.fieldManager } });
   }
 
-  /** Server-side apply of the fields this manager owns (e.g. a status through the status subresource). */
-  async apply<T extends KubeObject>(object: KubeObject, subresource?: string): Promise<T> {
+  /**
+   * Server-side apply of the fields this manager owns (e.g. a status through the status subresource).
+   * Forced by default: the watcher is the only writer of what it applies.
+   */
+  async apply<T extends KubeObject>(object: KubeObject, subresource?: string, { force = true, dryRun = false } = {}): Promise<T> {
     const path = await this.path(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name, subresource);
-    return this.request('PATCH', path, { body: object, contentType: PATCH.apply, query: { fieldManager: this.fieldManager, force: true } });
+    const query = { fieldManager: this.fieldManager, force, ...(dryRun && { dryRun: 'All' }) };
+    return this.request('PATCH', path, { body: object, contentType: PATCH.apply, query });
+  }
+
+  /** Whether a kind is namespaced (discovery, cached). */
+  async namespaced(apiVersion: string, kind: string): Promise<boolean> {
+    return (await this.resource(apiVersion, kind)).namespaced;
   }
 
   async delete(object: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>, preconditionUid?: string): Promise<void> {
