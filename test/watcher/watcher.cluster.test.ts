@@ -205,6 +205,25 @@ describe('Deferred runs and Flux', () => {
   });
 });
 
+describe('Flux', () => {
+  it('retries of a run Flux applied carry neither its labels nor its field manager, and Flux-set fields stay Flux\'s', async () => {
+    const { config, run, tasks } = synthRun(ns.name, { name: 'fluxed', maxAttempts: 2, task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r1', {}));
+    // What kustomize-controller adds to every object it applies.
+    const fluxLabels = { 'kustomize.toolkit.fluxcd.io/name': 'batch-jobs', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' };
+    const labelled = [config, run, ...tasks].map((o) => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, ...fluxLabels } } }));
+    await applyAsGitOps(labelled, 'kustomize-controller');
+    await finishPod(ns.name, 'fluxed-r1-0-0', 'Failed');
+    const retry = await waitUntil('the retry', () => client.get('v1', 'Pod', ns.name, 'fluxed-r1-0-1'));
+    expect(Object.keys(retry.metadata.labels ?? {}).filter((k) => k.startsWith('kustomize.toolkit.fluxcd.io/'))).toEqual([]);
+    expect(retry.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'JobRun', name: 'fluxed-r1' })]);
+    expect([...new Set([...managersOf(retry).values()].flat())]).toEqual(['taskplane-watcher']);
+    const first = await client.get('v1', 'Pod', ns.name, 'fluxed-r1-0-0');
+    expect([...new Set([...managersOf(first).values()].flat())]).toEqual(['kustomize-controller']);
+    await finishPod(ns.name, 'fluxed-r1-0-1', 'Succeeded');
+    await waitForRun(client, ns.name, 'fluxed-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+  });
+});
+
 describe('bad input', () => {
   it('a run whose template fails validation is Stalled with an event, nothing is created, and other runs still progress', async () => {
     const good = synthRun(ns.name, { name: 'fine', task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r1', {}));
