@@ -9,13 +9,13 @@ import type { Logger } from 'pino';
 import { LABEL_RUN } from '../engine/labels.js';
 import { renderTask } from '../engine/render.js';
 import { planRun } from '../engine/run/index.js';
-import type { ConcurrencyContext, RunPlan } from '../engine/run/types.js';
+import type { ConcurrencyContext, RunPlan, RunSnapshot } from '../engine/run/types.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { formatFieldError } from '../engine/errors.js';
 import type { KillAction } from '../engine/executors/types.js';
 import { ApiError, isAlreadyExists, isNotFound, KubeClient, type KubeObject } from './kube/client.js';
 import { Reflector } from './kube/reflector.js';
-import { LeaderElector } from './leader.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { observeTasks, ownedBy, runExecutor, type TaskKind } from './tasks.js';
@@ -30,7 +30,7 @@ export interface WatcherOptions {
   /** Watch one namespace only. @default - all namespaces */
   readonly namespace?: string;
   /** Lease namespace and name for leader election; none runs without election (one replica only). */
-  readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly identity: string };
+  readonly leaderElection?: LeaderElectionOptions;
   /** Concurrent reconciles (of different runs). @default 2 */
   readonly workers?: number;
 }
@@ -172,9 +172,15 @@ export class Watcher {
     const objects = selected ? (await this.taskReflector(selected.taskKind)).list() : [];
     const tasks = selected ? observeTasks(run, objects, selected) : [];
     const now = new Date();
-    const plan = planRun({ run, tasks, now, concurrency: this.concurrency(run) });
+    let plan = planRun({ run, tasks, now, concurrency: this.concurrency(run) });
 
-    for (const create of plan.create) await this.createTask(run, create.index, create.retryIndex);
+    for (const create of plan.create) {
+      const rejection = await this.createTask(run, create.index, create.retryIndex);
+      if (rejection) {
+        plan = planRun({ run, tasks, now, rejection });
+        break;
+      }
+    }
     await this.writeStatus(run, plan);
     for (const kill of plan.kill) {
       const live = objects.find((o) => o.metadata.name === kill.name && o.metadata.namespace === run.metadata.namespace);
@@ -201,7 +207,8 @@ export class Watcher {
     };
   }
 
-  private async createTask(run: RunObject, index: Parameters<typeof renderTask>[1], retryIndex: number): Promise<void> {
+  /** Creates one attempt; returns why, when the API server refuses the object itself (so retrying cannot help). */
+  private async createTask(run: RunObject, index: Parameters<typeof renderTask>[1], retryIndex: number): Promise<RunSnapshot['rejection']> {
     const config = this.configs.get(run.metadata.namespace, run.spec.configName);
     const { task, errors } = renderTask(run, index, retryIndex, { jobUid: run.metadata.uid, jobConfigUid: config?.metadata.uid });
     if (!task) throw new Error(`cannot render ${run.metadata.name} attempt ${retryIndex}: ${errors.map(formatFieldError).join('; ')}`);
@@ -216,15 +223,19 @@ export class Watcher {
     try {
       await this.client.create(object);
       this.options.metrics.tasksCreated.inc({ kind: object.kind, retry: String(retryIndex > 0) });
+      // Test hook (resilience tests): die between a create and the status write that records it.
+      if (process.env.TASKPLANE_TEST_CRASH_AFTER_CREATE === '1') process.kill(process.pid, 'SIGKILL');
       this.options.logger.info({ run: run.metadata.name, task: task.name }, 'created task');
     } catch (error) {
+      if (error instanceof ApiError && error.status === 422) return { reason: 'TaskRejected', message: `the API server rejected ${object.kind} ${task.name}: ${error.message}` };
       if (!isAlreadyExists(error)) throw error;
       // Deterministic names make a repeated create harmless: the object is ours if the run owns it.
       const existing = await this.client.get(object.apiVersion, object.kind, run.metadata.namespace, task.name);
       if (!ownedBy(existing, run) && existing.metadata.labels?.[LABEL_RUN] !== run.metadata.name) {
-        throw new ApiError(409, 'AlreadyExists', `${object.kind} ${task.name} exists and belongs to something else`);
+        return { reason: 'TaskNameTaken', message: `${object.kind} ${task.name} already exists and does not belong to this run` };
       }
     }
+    return undefined;
   }
 
   private async writeStatus(run: RunObject, plan: RunPlan): Promise<void> {
@@ -248,8 +259,8 @@ export class Watcher {
       await this.client.create({
         apiVersion: 'v1',
         kind: 'Event',
-        // Named like client-go's recorder: the object's name and a unique hex suffix.
-        metadata: { name: `${run.metadata.name}.${process.hrtime.bigint().toString(16)}`, namespace: run.metadata.namespace },
+        // Named like client-go's recorder: the object's name and a unique hex suffix (fixed width, so names sort by time).
+        metadata: { name: `${run.metadata.name}.${process.hrtime.bigint().toString(16).padStart(16, '0')}`, namespace: run.metadata.namespace },
         involvedObject: { apiVersion: GROUP_VERSION, kind: 'JobRun', name: run.metadata.name, namespace: run.metadata.namespace, uid: run.metadata.uid },
         type,
         reason,

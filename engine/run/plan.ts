@@ -28,6 +28,10 @@ export function planRun(snapshot: RunSnapshot): RunPlan {
   // Admission errors are final (Furiko's annotation); a finished run is a record that no edit reopens,
   // and one killed while queued never starts.
   if (previous.phase === 'AdmissionError' || (finished && !previous.startTime)) return unchanged(run);
+  if (snapshot.rejection && !finished) {
+    const { reason, message } = snapshot.rejection;
+    return admissionError(run, reason, message, message, now);
+  }
   const errors = validateRun(run);
   if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);
   const start = decideStart(snapshot, now);

@@ -35,6 +35,8 @@ export interface RunSnapshot {
   readonly now: Date;
   /** Only needed for Deferred runs that have not started. */
   readonly concurrency?: ConcurrencyContext;
+  /** The API server refused a task object the run rendered (422 Invalid): the run ends in AdmissionError, as in Furiko. */
+  readonly rejection?: { readonly reason: string; readonly message: string };
 }
 
 export interface CreateTask {

@@ -93,7 +93,12 @@ describe('retries', () => {
     // The Git-applied first attempt was never touched by the watcher.
     expect([...managersOf(pods[0]!).values()].flat()).not.toContain('taskplane-watcher');
     expect(pods[0]!.metadata.ownerReferences).toBeUndefined();
-    expect((await events(client, ns.name, 'flaky-r1')).map((e) => e.reason)).toEqual(expect.arrayContaining(['TaskCreated', 'Finished']));
+    // Events follow the status write that the wait above observed.
+    const reasons = await waitUntil('the Finished event', async () => {
+      const seen = (await events(client, ns.name, 'flaky-r1')).map((e) => e.reason);
+      return seen.includes('Finished') ? seen : undefined;
+    });
+    expect(reasons).toEqual(['Started', 'TaskFinished', 'RetryScheduled', 'TaskCreated', 'TaskFinished', 'RetryScheduled', 'TaskCreated', 'TaskFinished', 'Finished']);
   });
 
   it('fails beyond maxAttempts: Failed with Stalled=True', async () => {
@@ -245,7 +250,7 @@ describe('bad input', () => {
     for (const name of ['broken-r1', 'alien-r1', 'badcel-r1']) {
       const stalled = await waitForRun(client, ns.name, name, 'AdmissionError', (r) => r.status?.phase === 'AdmissionError');
       expect(conditionOf(stalled, 'Stalled')).toBe('True');
-      expect((await events(client, ns.name, name)).map((e) => e.reason)).toContain('InvalidSpec');
+      await waitUntil(`InvalidSpec event of ${name}`, async () => (await events(client, ns.name, name)).some((e) => e.reason === 'InvalidSpec'));
       expect(await listTasks(client, ns.name, 'v1', 'Pod', name)).toEqual([]);
     }
     const alien = await getRun(client, ns.name, 'alien-r1');
@@ -253,5 +258,19 @@ describe('bad input', () => {
     expect((await getRun(client, ns.name, 'badcel-r1')).status!.message).toContain('CEL does not compile');
     await finishPod(ns.name, 'fine-r1-0-0', 'Succeeded');
     await waitForRun(client, ns.name, 'fine-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+  });
+
+  it('a task the API server rejects (422) ends the run in AdmissionError instead of retrying for ever', async () => {
+    const { config, run } = synthRun(
+      ns.name,
+      { name: 'rejected', task: TaskTemplate.pod({ spec: { containers: [{ name: 'Main_Container', image: 'busybox:1.36' }] } }) },
+      (c) => c.run('r1', { materialization: Materialization.DEFERRED }),
+    );
+    await applyAsGitOps([config, run]);
+    const done = await waitForRun(client, ns.name, 'rejected-r1', 'AdmissionError', (r) => r.status?.phase === 'AdmissionError');
+    expect(done.status).toMatchObject({ reason: 'TaskRejected', result: 'AdmissionError' });
+    expect(done.status!.message).toContain('Pod rejected-r1-0-0');
+    expect(conditionOf(done, 'Stalled')).toBe('True');
+    expect(await listTasks(client, ns.name, 'v1', 'Pod', 'rejected-r1')).toEqual([]);
   });
 });
