@@ -44,6 +44,9 @@ export function databaseBackup(scope: Construct): void {
     }),
   });
 
+  // Under the JobConfig, so it lands in the job's own file (dist/jobs/database-backup/jobconfig.k8s.yaml).
+  new k8s.KubeServiceAccount(backup, 'service-account', { metadata: { name: 'database-backup' } });
+
   backup.run('2026-11-21-full', { options: { database: 'billing', full: true, snapshotAt: new Date('2026-11-21T02:00:00Z') } });
   backup.run('2026-11-22', { options: { snapshotAt: '2026-11-22T02:00:00+01:00' } });
   // A restore drill that waits for the night: only the JobRun is in Git, the watcher starts it.

@@ -1,3 +1,4 @@
+import { k8s } from 'cdk8s-plus-28';
 import type { Construct } from 'constructs';
 import { JobConfig, Option, Parallelism, TaskTemplate } from '../../constructs/index.js';
 
@@ -37,6 +38,8 @@ export function matrixBuild(scope: Construct): void {
       },
     }),
   });
+
+  new k8s.KubeServiceAccount(build, 'service-account', { metadata: { name: 'release-build' } });
 
   build.run('v2-4-0', { options: { ref: 'v2.4.0' } });
 }
