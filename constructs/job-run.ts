@@ -1,12 +1,8 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import type { FieldError } from '../engine/errors.js';
-import { LABEL_CONFIG } from '../engine/labels.js';
-import { evaluateOptions } from '../engine/options/index.js';
 import { renderFirstAttempts } from '../engine/render.js';
-import { GROUP_VERSION, type JobRunObject, type JobRunSpec } from '../engine/schema/resources.js';
-import type { JobTemplate } from '../engine/schema/template.js';
-import { isReservedVariable } from '../engine/substitution.js';
+import type { JobRunObject } from '../engine/schema/resources.js';
+import { buildRun } from '../engine/run-object.js';
 import { addFieldValidation } from './_validation.js';
 import type { JobConfig } from './job-config.js';
 import type { NeedsValueKeys, OptionDefinitions, OptionValues } from './option.js';
@@ -72,36 +68,21 @@ export class JobRun extends Construct {
   public constructor(config: JobConfig<any>, id: string, props: JobRunProps<OptionDefinitions>) {
     super(config, id);
     this.name = props.name ?? `${config.name}-${id}`;
-    const problems: FieldError[] = [];
-    const optionValues = jsonOptionValues(props.options ?? {});
-    const evaluated = evaluateOptions(config._spec.options ?? [], optionValues, 'spec.optionValues');
-    problems.push(...evaluated.errors);
-    const substitutions: Record<string, string> = {};
-    for (const [key, value] of Object.entries(props.substitutions ?? {})) {
-      if (isReservedVariable(key)) problems.push({ field: `spec.substitutions.${key}`, message: 'names in option., job., jobconfig. and task. are reserved', value: key, valid: 'a name without those prefixes, e.g. "region"' });
-      else substitutions[key] = value;
-    }
-    for (const [name, value] of Object.entries(evaluated.values)) substitutions[`option.${name}`] = value;
-    substitutions['jobconfig.name'] = config.name;
-    if (config.namespace) substitutions['jobconfig.namespace'] = config.namespace;
-
     const materialization = props.materialization ?? Materialization.RENDERED;
-    const spec: JobRunSpec = {
-      configName: config.name,
-      type: 'Adhoc',
-      ...(Object.keys(optionValues).length > 0 && { optionValues }),
-      substitutions,
-      template: snapshotTemplate(config._spec.template, Chart.of(this).labels),
-      materialization,
-      ...(props.startAfter && { startAfter: props.startAfter.toISOString() }),
-      ...(props.killAt && { killTimestamp: props.killAt.toISOString() }),
-    };
-    this.object = {
-      apiVersion: GROUP_VERSION,
-      kind: 'JobRun',
-      metadata: { name: this.name, ...(config.namespace && { namespace: config.namespace }), labels: { ...config._labels, [LABEL_CONFIG]: config.name } },
-      spec,
-    };
+    const { run, errors: problems } = buildRun(
+      { name: config.name, namespace: config.namespace, spec: config._spec },
+      {
+        name: this.name,
+        optionValues: jsonOptionValues(props.options ?? {}),
+        substitutions: props.substitutions,
+        materialization,
+        startAfter: props.startAfter?.toISOString(),
+        killTimestamp: props.killAt?.toISOString(),
+        labels: config._labels,
+        taskLabels: Chart.of(this).labels,
+      },
+    );
+    this.object = run;
     new ApiObject(this, 'Resource', { ...this.object });
 
     // A broken definition is reported once, by the JobConfig; its runs would only repeat it.
@@ -119,22 +100,4 @@ export class JobRun extends Construct {
 /** Option values as they are stored in `spec.optionValues`: JSON, dates as RFC 3339 in UTC. */
 function jsonOptionValues(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v]));
-}
-
-/**
- * The run keeps its own copy of the template, so later edits of the JobConfig never change a
- * started run. Chart labels go into the task metadata so that retries carry them too.
- */
-function snapshotTemplate(template: JobTemplate, chartLabels: Readonly<Record<string, string>>): JobTemplate {
-  const copy = structuredClone(template);
-  if (Object.keys(chartLabels).length === 0) return copy;
-  const [executor] = Object.keys(copy.taskTemplate) as (keyof JobTemplate['taskTemplate'])[];
-  if (executor === 'customResource') {
-    const manifest = copy.taskTemplate.customResource!.manifest as { metadata?: { labels?: Record<string, string> } };
-    manifest.metadata = { ...manifest.metadata, labels: { ...chartLabels, ...manifest.metadata?.labels } };
-  } else if (executor) {
-    const typed = copy.taskTemplate[executor]!;
-    typed.metadata = { ...typed.metadata, labels: { ...chartLabels, ...typed.metadata?.labels } };
-  }
-  return copy;
 }
