@@ -21,6 +21,7 @@ import https from 'node:https';
 import { inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { KubeClient, type KubeObject } from '../../watcher/kube/client.js';
+import { finishedStatus } from './kubelet.js';
 
 /** Also set by global-setup, for child processes that tests spawn (they inherit the environment). */
 export const KUBECONFIG_ENV = 'TASKPLANE_TEST_KUBECONFIG';
@@ -209,39 +210,6 @@ export async function finishPod(
   { exitCode = phase === 'Succeeded' ? 0 : 1, c = clients() }: { exitCode?: number; c?: Clients } = {},
 ): Promise<V1Pod> {
   const pod = await c.core.readNamespacedPod({ name, namespace });
-  const now = new Date();
-  const started = new Date(now.getTime() - 1000);
-  const cond = (type: string, status: string, reason?: string) => ({
-    type, status, lastTransitionTime: now, ...(reason ? { reason } : {}),
-  });
-  const body = {
-    status: {
-      phase,
-      startTime: pod.status?.startTime ?? started,
-      conditions: [
-        cond('PodScheduled', 'True'),
-        cond('Initialized', 'True', phase === 'Succeeded' ? 'PodCompleted' : undefined),
-        cond('Ready', 'False', phase === 'Succeeded' ? 'PodCompleted' : 'PodFailed'),
-        cond('ContainersReady', 'False', phase === 'Succeeded' ? 'PodCompleted' : 'PodFailed'),
-      ],
-      containerStatuses: (pod.spec?.containers ?? []).map((ctr) => ({
-        name: ctr.name,
-        image: ctr.image ?? '',
-        imageID: '',
-        containerID: `containerd://${randomBytes(16).toString('hex')}`,
-        ready: false,
-        started: false,
-        restartCount: 0,
-        state: {
-          terminated: {
-            exitCode,
-            reason: exitCode === 0 ? 'Completed' : 'Error',
-            startedAt: started,
-            finishedAt: now,
-          },
-        },
-      })),
-    },
-  };
-  return c.core.patchNamespacedPodStatus({ name, namespace, body }, mergePatch);
+  const status = finishedStatus({ spec: pod.spec, status: { startTime: pod.status?.startTime } }, phase, exitCode);
+  return c.core.patchNamespacedPodStatus({ name, namespace, body: { status } }, mergePatch);
 }

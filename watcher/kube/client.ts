@@ -108,7 +108,11 @@ export class KubeClient {
       resources.catch(() => this.discovery.delete(apiVersion));
     }
     const resource = (await resources).get(kind);
-    if (!resource) throw new ApiError(404, 'NotFound', `the server has no ${kind} in ${apiVersion} (is its CRD installed?)`);
+    if (!resource) {
+      // The listing may predate the kind's CRD: look again next time.
+      this.discovery.delete(apiVersion);
+      throw new ApiError(404, 'NotFound', `the server has no ${kind} in ${apiVersion} (is its CRD installed?)`);
+    }
     return resource;
   }
 
@@ -116,8 +120,10 @@ export class KubeClient {
     return this.request('GET', await this.path(apiVersion, kind, namespace, name));
   }
 
+  /** Items of a list carry no apiVersion and kind on the wire; they are filled in here. */
   async list<T extends KubeObject>(apiVersion: string, kind: string, query: RequestInit['query'] = {}, namespace?: string): Promise<ObjectList<T>> {
-    return this.request('GET', await this.path(apiVersion, kind, namespace), { query });
+    const list = await this.request<ObjectList<T>>('GET', await this.path(apiVersion, kind, namespace), { query });
+    return { ...list, items: list.items.map((item) => ({ ...item, apiVersion, kind })) };
   }
 
   async create<T extends KubeObject>(object: KubeObject): Promise<T> {
