@@ -28,8 +28,9 @@ const microTime = (date: Date) => date.toISOString().replace(/\.(\d{3})Z$/, '.$1
 
 export class LeaderElector extends EventEmitter<{ started: []; stopped: [] }> {
   private leading = false;
-  private lastRenew = 0;
   private timer?: NodeJS.Timeout;
+  /** Steps down once the renew deadline passed without a renewal, even while a request hangs. */
+  private deadline?: NodeJS.Timeout;
   private running = false;
 
   constructor(
@@ -68,9 +69,8 @@ export class LeaderElector extends EventEmitter<{ started: []; stopped: [] }> {
     try {
       await this.tryAcquireOrRenew();
     } catch {
-      // Network or API errors: keep trying; a leader steps down after the renew deadline below.
+      // Network or API errors: keep trying; a leader steps down at the renew deadline (see renewed).
     }
-    if (this.leading && Date.now() - this.lastRenew > (this.options.renewDeadlineMs ?? 10_000)) this.setLeading(false);
     if (this.running) this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs ?? 2000);
   }
 
@@ -84,6 +84,7 @@ export class LeaderElector extends EventEmitter<{ started: []; stopped: [] }> {
     const now = new Date();
     const duration = this.options.leaseDurationSeconds ?? 15;
     const lease = await this.getLease();
+    const renewed = () => this.renewed(now.getTime());
     const mine = { holderIdentity: this.options.identity, leaseDurationSeconds: duration, renewTime: microTime(now) };
     if (!lease) {
       await this.client.create({
@@ -92,11 +93,11 @@ export class LeaderElector extends EventEmitter<{ started: []; stopped: [] }> {
         metadata: { name: this.options.name, namespace: this.options.namespace },
         spec: { ...mine, acquireTime: microTime(now), leaseTransitions: 0 },
       });
-      return this.renewed();
+      return renewed();
     }
     const holder = lease.spec.holderIdentity;
     if (holder === this.options.identity) {
-      if (await this.write({ ...lease, spec: { ...lease.spec, ...mine } })) this.renewed();
+      if (await this.write({ ...lease, spec: { ...lease.spec, ...mine } })) renewed();
       return;
     }
     const renewedAt = lease.spec.renewTime ? Date.parse(lease.spec.renewTime) : 0;
@@ -106,7 +107,7 @@ export class LeaderElector extends EventEmitter<{ started: []; stopped: [] }> {
       ...lease,
       spec: { ...mine, acquireTime: microTime(now), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 },
     });
-    if (acquired) this.renewed();
+    if (acquired) renewed();
   }
 
   /** True when the compare-and-swap won; false when another replica wrote the lease first. */
@@ -121,12 +122,21 @@ export class LeaderElector extends EventEmitter<{ started: []; stopped: [] }> {
     }
   }
 
-  private renewed(): void {
-    this.lastRenew = Date.now();
+  /**
+   * The lease now says renewed at `at` (when the attempt began). Leadership lasts until `at` plus the
+   * renew deadline unless renewed again: a tick stuck on a request that never answers (a partition)
+   * must not keep us leading while another replica takes the expired lease over.
+   */
+  private renewed(at: number): void {
+    const left = at + (this.options.renewDeadlineMs ?? 10_000) - Date.now();
+    if (left <= 0 || !this.running) return;
     this.setLeading(true);
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => this.setLeading(false), left);
   }
 
   private setLeading(leading: boolean): void {
+    if (!leading) clearTimeout(this.deadline);
     if (leading === this.leading) return;
     this.leading = leading;
     this.emit(leading ? 'started' : 'stopped');

@@ -33,13 +33,13 @@ export interface ReflectorEvents<T> {
 }
 
 const key = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvents<T>> {
   private readonly store = new Map<string, T>();
   private running = false;
   private hasSynced = false;
-  private abort?: AbortController;
+  /** Ends the current watch, or the current backoff wait, from our side. */
+  private interrupt?: () => void;
   private loop?: Promise<void>;
 
   constructor(
@@ -69,7 +69,7 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
 
   async stop(): Promise<void> {
     this.running = false;
-    this.abort?.abort();
+    this.interrupt?.();
     await this.loop;
   }
 
@@ -89,7 +89,11 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
         if (!this.running) return;
         if (error instanceof ApiError && error.status === 410) continue; // Gone: list again at once.
         this.emit('retry', error as Error, backoffMs);
-        await sleep(backoffMs);
+        // stop() must not wait out a backoff (up to 30 s after a long outage).
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoffMs);
+          this.interrupt = () => (clearTimeout(timer), resolve());
+        });
         backoffMs = Math.min(backoffMs * 2, 30_000);
       }
     }
@@ -138,15 +142,27 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
   /** One watch from `resourceVersion`; resolves with the last resourceVersion seen when it ends. */
   private async watchOnce(resourceVersion: string): Promise<string> {
     const path = await this.client.path(this.options.apiVersion, this.options.kind, this.options.namespace);
+    if (!this.running) return resourceVersion; // stopped meanwhile: open nothing stop() could not end
     const timeoutSeconds = this.options.watchTimeoutSeconds ?? 25;
     const staleAfterMs = this.options.staleAfterMs ?? (timeoutSeconds + 15) * 1000;
     let latest = resourceVersion;
     let gone = false;
     let stale: NodeJS.Timeout | undefined;
     const ended = new Promise<void>((resolve, reject) => {
+      // Watch hands out its AbortController only once the response headers arrived, so a request
+      // that hangs before them (a half-dead connection) could not be aborted through it: a cancelled
+      // watch ends here at once, and is aborted whenever its controller shows up.
+      let controller: AbortController | undefined;
+      let cancelled = false;
+      const cancel = () => {
+        cancelled = true;
+        controller?.abort();
+        resolve();
+      };
+      this.interrupt = cancel;
       const armStaleness = () => {
         clearTimeout(stale);
-        stale = setTimeout(() => this.abort?.abort(), staleAfterMs);
+        stale = setTimeout(cancel, staleAfterMs);
       };
       armStaleness();
       new Watch(this.client.config)
@@ -154,6 +170,8 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
           path,
           { resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: this.options.labelSelector },
           (type, object: T) => {
+            // A cancelled watch must not touch the cache: a newer watch may already have moved it on.
+            if (cancelled) return;
             armStaleness();
             if (type === 'ERROR') {
               const status = object as unknown as { code?: number };
@@ -170,7 +188,10 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
           },
           (error) => (error && !(error instanceof Error && error.name === 'AbortError') ? reject(error) : resolve()),
         )
-        .then((controller) => (this.abort = controller), reject);
+        .then((c) => {
+          controller = c;
+          if (cancelled) c.abort();
+        }, reject);
     });
     try {
       await ended;
