@@ -1,12 +1,13 @@
 /**
  * The example jobs. `npm run synth` (cdk8s synth) renders them into dist/:
  *   dist/taskplane.k8s.yaml                  the CRDs
+ *   dist/watcher.k8s.yaml                    the watcher (docs/install.md)
  *   dist/jobs/<config>/jobconfig.k8s.yaml    each JobConfig
  *   dist/jobs/<config>/runs/<run>.k8s.yaml   each JobRun with its first-attempt tasks
  */
 import { pathToFileURL } from 'node:url';
 import { Chart } from 'cdk8s';
-import { TaskplaneApp, TaskplaneCrds, type TaskplaneAppProps } from '../constructs/index.js';
+import { TaskplaneApp, TaskplaneCrds, WatcherExecutor, WatcherInstall, type TaskplaneAppProps } from '../constructs/index.js';
 import { databaseBackup } from './jobs/database-backup.js';
 import { imageScan } from './jobs/image-scan.js';
 import { matrixBuild } from './jobs/matrix-build.js';
@@ -20,6 +21,19 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   matrixBuild(jobs);
   reportExport(jobs);
   imageScan(jobs);
+  // The watcher, in a chart of its own with no chart namespace. Its RBAC covers the executors the jobs
+  // above use (image-scan's Tekton TaskRuns declare a killPatch, so no delete); the CRDs are in the
+  // taskplane chart. taskplane publishes no image: build one as docs/install.md shows.
+  new WatcherInstall(new Chart(app, 'watcher'), 'watcher', {
+    image: 'registry.example.com/platform/taskplane:0.1.0',
+    executors: [
+      WatcherExecutor.pods(),
+      WatcherExecutor.jobs(),
+      WatcherExecutor.workflows(),
+      WatcherExecutor.customResource({ group: 'tekton.dev', resource: 'taskruns', deleteOnKill: false }),
+    ],
+    crds: false,
+  });
   return app;
 }
 

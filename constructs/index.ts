@@ -6,3 +6,4 @@ export * from './parallelism.js';
 export * from './task-template.js';
 export * from './taskplane-app.js';
 export * from './taskplane-crds.js';
+export * from './gitops-health.js';

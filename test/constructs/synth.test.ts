@@ -25,6 +25,7 @@ describe('apps/main.ts synth output', () => {
       'jobs/report-export/jobconfig.k8s.yaml',
       'jobs/report-export/runs/report-export-2026-10.k8s.yaml',
       'taskplane.k8s.yaml',
+      'watcher.k8s.yaml',
     ]);
   });
 
