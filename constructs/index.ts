@@ -6,4 +6,5 @@ export * from './parallelism.js';
 export * from './task-template.js';
 export * from './taskplane-app.js';
 export * from './taskplane-crds.js';
+export * from './watcher-install.js';
 export * from './gitops-health.js';
