@@ -12,6 +12,7 @@ import { Watcher, type WatcherOptions } from '../../watcher/controller.js';
 import { KubeClient, type KubeObject } from '../../watcher/kube/client.js';
 import { createMetrics, type WatcherMetrics } from '../../watcher/metrics.js';
 import { apply, kubeConfig, waitUntil } from '../cluster/client.js';
+import { runningStatus } from '../cluster/kubelet.js';
 import { freePort } from '../cluster/harness.js';
 import { parseDocuments, readTree, tempOutdir } from '../_synth.js';
 
@@ -83,23 +84,7 @@ export async function listTasks(client: KubeClient, namespace: string, apiVersio
 /** What a kubelet writes once a Pod's containers started. */
 export async function markPodRunning(client: KubeClient, namespace: string, name: string): Promise<void> {
   const pod = await client.get<KubeObject & { spec: { containers: { name: string; image: string }[] } }>('v1', 'Pod', namespace, name);
-  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  await client.mergePatch(pod, {
-    status: {
-      phase: 'Running',
-      startTime: now,
-      conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now }, { type: 'Ready', status: 'True', lastTransitionTime: now }],
-      containerStatuses: pod.spec.containers.map((c) => ({
-        name: c.name,
-        image: c.image,
-        imageID: '',
-        ready: true,
-        started: true,
-        restartCount: 0,
-        state: { running: { startedAt: now } },
-      })),
-    },
-  }, 'status');
+  await client.mergePatch(pod, { status: runningStatus(pod) }, 'status');
 }
 
 export async function events(client: KubeClient, namespace: string, runName: string): Promise<{ reason: string; type: string; message: string }[]> {

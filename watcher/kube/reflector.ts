@@ -111,7 +111,7 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
         { labelSelector: this.options.labelSelector, limit: 500, continue: continueToken },
         this.options.namespace,
       );
-      items.push(...page.items.map((item) => ({ ...item, apiVersion: this.options.apiVersion, kind: this.options.kind })));
+      items.push(...page.items);
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
