@@ -8,7 +8,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { LABEL_RUN } from '../engine/labels.js';
 import { renderTask } from '../engine/render.js';
-import { planRun } from '../engine/run/index.js';
+import { jobConfigStatus } from '../engine/config-status.js';
+import { planRun, TERMINAL_PHASES } from '../engine/run/index.js';
 import type { ConcurrencyContext, RunPlan, RunSnapshot } from '../engine/run/types.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { formatFieldError } from '../engine/errors.js';
@@ -21,7 +22,6 @@ import { WorkQueue } from './queue.js';
 import { observeTasks, ownedBy, runExecutor, type TaskKind } from './tasks.js';
 
 export const FIELD_MANAGER = 'taskplane-watcher';
-const TERMINAL_PHASES = new Set(['Succeeded', 'Failed', 'Killed', 'AdmissionError', 'FinishedUnknown']);
 
 export interface WatcherOptions {
   readonly kubeConfig: KubeConfig;
@@ -38,7 +38,9 @@ export interface WatcherOptions {
 type RunObject = JobRunObject & KubeObject;
 type ConfigObject = JobConfigObject & KubeObject;
 
-const runKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
+/** Queue keys name the kind: runs are reconciled by their plan, configs get their status from their runs. */
+const runKey = (namespace: string | undefined, name: string) => `JobRun/${namespace ?? ''}/${name}`;
+const configKey = (namespace: string | undefined, name: string) => `JobConfig/${namespace ?? ''}/${name}`;
 
 export class Watcher {
   readonly client: KubeClient;
@@ -58,12 +60,23 @@ export class Watcher {
     const scope = { namespace: options.namespace };
     this.runs = this.reflector<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', ...scope });
     this.configs = this.reflector<ConfigObject>({ apiVersion: GROUP_VERSION, kind: 'JobConfig', ...scope });
-    this.runs.on('add', (run) => this.queue.add(runKey(run.metadata.namespace, run.metadata.name)));
-    // Status writes are our own; only spec, labels or deletion changes need another look.
+    const configOf = (run: RunObject) => configKey(run.metadata.namespace, run.spec.configName);
+    this.runs.on('add', (run) => {
+      this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+      this.queue.add(configOf(run));
+    });
+    this.runs.on('delete', (run) => this.queue.add(configOf(run)));
     this.runs.on('update', (run, old) => {
+      // Status writes are our own; only spec, labels or deletion changes need another look at the run...
       if (run.metadata.generation !== old.metadata.generation || run.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) {
         this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
       }
+      // ...but a run that started or finished changes its config's counts.
+      if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
+    });
+    this.configs.on('add', (config) => this.queue.add(configKey(config.metadata.namespace, config.metadata.name)));
+    this.configs.on('update', (config, old) => {
+      if (config.metadata.generation !== old.metadata.generation) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
     });
     if (options.leaderElection) {
       this.elector = new LeaderElector(this.client, options.leaderElection);
@@ -148,7 +161,7 @@ export class Watcher {
       }
       const timer = this.options.metrics.reconcileSeconds.startTimer();
       try {
-        const requeueAt = await this.reconcile(key);
+        const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key) : await this.reconcile(key);
         this.queue.forget(key);
         if (requeueAt) this.queue.addAfter(key, requeueAt.getTime() - Date.now());
         this.options.metrics.reconciles.inc({ outcome: 'success' });
@@ -163,9 +176,20 @@ export class Watcher {
     }
   }
 
+  /** Writes a JobConfig's status (active and queued runs, last start) when it changed. */
+  private async reconcileConfig(key: string): Promise<undefined> {
+    const [, namespace, name] = key.split('/') as [string, string, string];
+    const config = this.configs.get(namespace || undefined, name);
+    if (!config || config.metadata.deletionTimestamp || this.stopped) return undefined;
+    const status = jobConfigStatus(config, this.runs.list(), new Date());
+    if (isDeepStrictEqual(config.status ?? {}, status)) return undefined;
+    await this.client.apply({ apiVersion: GROUP_VERSION, kind: 'JobConfig', metadata: { name, namespace: config.metadata.namespace }, status }, 'status');
+    return undefined;
+  }
+
   /** Brings one run in line with its plan; returns when to look again. Safe to repeat at any point. */
   private async reconcile(key: string): Promise<Date | undefined> {
-    const [namespace, name] = key.split('/') as [string, string];
+    const [, namespace, name] = key.split('/') as [string, string, string];
     const run = this.runs.get(namespace || undefined, name);
     if (!run || run.metadata.deletionTimestamp || this.stopped) return undefined;
     const selected = runExecutor(run);
@@ -195,7 +219,7 @@ export class Watcher {
     if (run.spec.materialization !== 'Deferred' || run.status?.startTime) return undefined;
     const config = this.configs.get(run.metadata.namespace, run.spec.configName);
     const siblings = this.runs.list().filter((r) => r.metadata.namespace === run.metadata.namespace && r.spec.configName === run.spec.configName && r.metadata.name !== run.metadata.name);
-    const unfinished = (r: RunObject) => !TERMINAL_PHASES.has(r.status?.phase ?? '');
+    const unfinished = (r: RunObject) => !TERMINAL_PHASES.has(r.status?.phase);
     const createdBefore = (r: RunObject) =>
       (r.metadata.creationTimestamp ?? '') < (run.metadata.creationTimestamp ?? '') ||
       (r.metadata.creationTimestamp === run.metadata.creationTimestamp && r.metadata.name < run.metadata.name);

@@ -36,7 +36,7 @@ export function runConditions(input: ConditionInput): Condition[] {
         : { type: 'TemplateChanged', status: 'False', reason: 'TemplateUnchanged' },
     );
   }
-  return conditions.map((condition) => stamp(condition, input));
+  return stampConditions(conditions, input);
 }
 
 /** Refreshes observedGeneration only (a finished run's conditions otherwise stay as written). */
@@ -44,8 +44,17 @@ export function restampConditions(conditions: readonly Condition[] | undefined, 
   return conditions?.map((condition) => compact({ ...condition, observedGeneration: generation }));
 }
 
-function stamp(condition: Condition, { previous, generation, now }: ConditionInput): Condition {
-  const before = previous?.find((c) => c.type === condition.type);
-  const lastTransitionTime = before?.status === condition.status ? (before.lastTransitionTime ?? now) : now;
-  return compact({ ...condition, lastTransitionTime, observedGeneration: generation });
+/**
+ * Sets lastTransitionTime (kept from `previous` while a condition's status stays) and
+ * observedGeneration on each condition; shared by JobRun and JobConfig status.
+ */
+export function stampConditions(
+  conditions: readonly Condition[],
+  { previous, generation, now }: { readonly previous?: readonly Condition[]; readonly generation?: number; readonly now: string },
+): Condition[] {
+  return conditions.map((condition) => {
+    const before = previous?.find((c) => c.type === condition.type);
+    const lastTransitionTime = before?.status === condition.status ? (before.lastTransitionTime ?? now) : now;
+    return compact({ ...condition, lastTransitionTime, observedGeneration: generation });
+  });
 }

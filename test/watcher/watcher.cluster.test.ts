@@ -99,6 +99,12 @@ describe('retries', () => {
       return seen.includes('Finished') ? seen : undefined;
     });
     expect(reasons).toEqual(['Started', 'TaskFinished', 'RetryScheduled', 'TaskCreated', 'TaskFinished', 'RetryScheduled', 'TaskCreated', 'TaskFinished', 'Finished']);
+    // The JobConfig's status follows its runs (kubectl get jobconfigs shows it).
+    const configStatus = await waitUntil('the JobConfig status', async () => {
+      const live = await client.get<KubeObject & { status?: Record<string, unknown> }>('taskplane.dev/v1alpha1', 'JobConfig', ns.name, 'flaky');
+      return live.status?.lastExecuted === done.status!.startTime && live.status?.state === 'Ready' ? live.status : undefined;
+    });
+    expect(configStatus).toMatchObject({ active: 0, queued: 0, activeRuns: [], queuedRuns: [] });
   });
 
   it('fails beyond maxAttempts: Failed with Stalled=True', async () => {
