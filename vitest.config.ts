@@ -12,6 +12,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.cluster.test.ts'],
+          // Property tests run thousands of cases: on a busy 2-core machine they outgrow the 5 s default.
+          testTimeout: 30_000,
         },
       },
       {

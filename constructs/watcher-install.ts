@@ -89,8 +89,8 @@ export function watcherRules(executors: readonly WatcherExecutor[]): WatcherPoli
   return [
     // The informers: list then watch; get costs nothing more than list.
     { apiGroups: ['taskplane.dev'], resources: ['jobruns', 'jobconfigs'], verbs: ['get', 'list', 'watch'] },
-    // JobRun status, written by server-side apply (a PATCH) through the status subresource; never the spec.
-    { apiGroups: ['taskplane.dev'], resources: ['jobruns/status'], verbs: ['patch'] },
+    // Run and config status, written by server-side apply (a PATCH) through the status subresource; never the spec.
+    { apiGroups: ['taskplane.dev'], resources: ['jobruns/status', 'jobconfigs/status'], verbs: ['patch'] },
     // Created tasks carry an ownerReference to the run with blockOwnerDeletion, which the
     // OwnerReferencesPermissionEnforcement admission plugin (where enabled) allows only with this.
     // Custom resources have no finalizers subresource: this grants no other request.

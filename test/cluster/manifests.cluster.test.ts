@@ -63,11 +63,13 @@ describe('synthesized manifests (tsx apps/main.ts)', () => {
   it('are all accepted: CRDs established, then a server-side dry run, then a real apply', async () => {
     await applyCrds(objects.filter(isCrd), { fieldManager, c });
     // Namespaced objects go into this file's namespace, whatever the synth output says.
-    const rest = objects.filter((o) => !isCrd(o)).map(({ metadata: { namespace: _, ...meta } = {}, ...o }) => ({ ...o, metadata: meta }));
+    const all = objects.filter((o) => !isCrd(o)).map(({ metadata: { namespace: _, ...meta } = {}, ...o }) => ({ ...o, metadata: meta }));
+    // ServiceAccount admission needs a Pod's account to exist, even in a dry run: the ones the output
+    // defines are applied for real first; the ones it only references are the user's, made here.
+    const rest = all.filter((o) => o.kind !== 'ServiceAccount');
     expect(rest.length).toBeGreaterThan(0);
-    // ServiceAccounts the manifests run as but do not define are the user's to provide; make them here,
-    // or ServiceAccount admission rejects the Pods.
-    for (const name of referencedServiceAccounts(rest)) {
+    await apply(all.filter((o) => o.kind === 'ServiceAccount'), { fieldManager, namespace: ns.name, c });
+    for (const name of referencedServiceAccounts(all)) {
       await c.core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name } } });
     }
     const dry = await apply(rest, { fieldManager, namespace: ns.name, dryRun: true, c });

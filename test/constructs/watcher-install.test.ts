@@ -120,7 +120,7 @@ describe('WatcherInstall', () => {
       const role = only(synth(), 'ClusterRole');
       expect(role.rules).toEqual([
         { apiGroups: ['taskplane.dev'], resources: ['jobruns', 'jobconfigs'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['taskplane.dev'], resources: ['jobruns/status'], verbs: ['patch'] },
+        { apiGroups: ['taskplane.dev'], resources: ['jobruns/status', 'jobconfigs/status'], verbs: ['patch'] },
         { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },

@@ -111,6 +111,7 @@ function needed(runNs: string, home: string, lease: string): [Access, string][] 
     [{ verb: 'list', group: 'taskplane.dev', resource: 'jobconfigs' }, 'the JobConfig informer (concurrency, UIDs)'],
     [{ verb: 'watch', group: 'taskplane.dev', resource: 'jobconfigs' }, 'the JobConfig informer'],
     [{ verb: 'patch', group: 'taskplane.dev', resource: 'jobruns', subresource: 'status', namespace: runNs, name: 'any-run' }, 'writeStatus: server-side apply to the status subresource'],
+    [{ verb: 'patch', group: 'taskplane.dev', resource: 'jobconfigs', subresource: 'status', namespace: runNs, name: 'any-config' }, 'reconcileConfig: JobConfig status by server-side apply'],
     [{ verb: 'update', group: 'taskplane.dev', resource: 'jobruns', subresource: 'finalizers', namespace: runNs, name: 'any-run' }, 'createTask: blockOwnerDeletion on the ownerReference'],
     [{ verb: 'create', resource: 'events', namespace: runNs }, 'recordEvent'],
     ...taskKinds.flatMap(([group, resource]): [Access, string][] => [
