@@ -85,6 +85,7 @@ export class Watcher {
         metrics.isLeader.set(1);
         // Everything may have changed while another replica led.
         for (const run of this.runs.list()) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+        for (const config of this.configs.list()) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
       });
       this.elector.on('stopped', () => {
         options.logger.warn('lost leadership; reconciles pause');
