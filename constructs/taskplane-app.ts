@@ -25,31 +25,49 @@ export class TaskplaneApp extends App {
   }
 
   public override synth(): void {
-    const errors = this.node
-      .findAll()
-      .flatMap((node) => node.node.validate().map((message) => `[${node.node.path}] ${message}`));
+    const nodes = this.node.findAll();
+    const errors = nodes.flatMap((node) => node.node.validate().map((message) => `[${node.node.path}] ${message}`));
     if (errors.length > 0) throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
 
-    const files = new Map<string, unknown[]>();
-    const pathByIdentity = new Map<string, string>();
-    const clashes: string[] = [];
-    for (const chart of this.charts) {
-      for (const node of chart.node.findAll()) {
-        if (!(node instanceof ApiObject) || Chart.of(node) !== chart) continue;
-        const json = node.toJson();
-        // Task names are unique within a run; two runs (or two charts) can still produce the same object.
-        const identity = `${json.apiVersion}/${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
-        const first = pathByIdentity.get(identity);
-        if (first) clashes.push(`[${node.node.path}] ${identity} is also produced by ${first}; give one of the runs another name`);
-        pathByIdentity.set(identity, node.node.path);
-        const file = outputFile(chart, node);
-        if (!files.has(file)) files.set(file, []);
-        files.get(file)!.push(json);
-      }
+    // One pre-order pass (each chart's own order) files every object. Only references are kept:
+    // each file's documents are rendered, written and dropped in turn, so the memory peak is the
+    // construct tree plus one file, not every document of the app at once.
+    const files = new Map<string, ApiObject[]>();
+    for (const node of nodes) {
+      if (!(node instanceof ApiObject)) continue;
+      const file = outputFile(Chart.of(node), node);
+      const objects = files.get(file);
+      if (objects) objects.push(node);
+      else files.set(file, [node]);
     }
-    if (clashes.length > 0) throw new Error(`Validation failed with the following errors:\n  ${clashes.join('\n  ')}`);
-    writeAtomically(this.outdir, files, this.outputFileExtension);
+    const apiObjects = nodes.filter((node): node is ApiObject => node instanceof ApiObject);
+    throwOnClashes(apiObjects, declaredIdentity);
+    writeAtomically(this.outdir, files, this.outputFileExtension, (written) => {
+      // A JSON patch can rename an object: then check again with what was really written.
+      if (written.size > 0) throwOnClashes(apiObjects, (object) => written.get(object) ?? declaredIdentity(object));
+    });
   }
+}
+
+/** `apiVersion/Kind namespace/name`. */
+const identity = (json: { apiVersion?: string; kind?: string; metadata?: { namespace?: string; name?: string } }) =>
+  `${json.apiVersion}/${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
+
+/** The identity an object declares, known without rendering it. */
+const declaredIdentity = (object: ApiObject) =>
+  identity({ apiVersion: object.apiVersion, kind: object.kind, metadata: { namespace: object.metadata.namespace, name: object.name } });
+
+function throwOnClashes(objects: readonly ApiObject[], identityOf: (object: ApiObject) => string): void {
+  const pathByIdentity = new Map<string, string>();
+  const clashes: string[] = [];
+  for (const object of objects) {
+    // Task names are unique within a run; two runs (or two charts) can still produce the same object.
+    const id = identityOf(object);
+    const first = pathByIdentity.get(id);
+    if (first) clashes.push(`[${object.node.path}] ${id} is also produced by ${first}; give one of the runs another name`);
+    pathByIdentity.set(id, object.node.path);
+  }
+  if (clashes.length > 0) throw new Error(`Validation failed with the following errors:\n  ${clashes.join('\n  ')}`);
 }
 
 function outputFile(chart: Chart, object: ApiObject): string {
@@ -64,16 +82,35 @@ function ancestor<T>(node: IConstruct, type: abstract new (...args: any[]) => T)
   return node.node.scopes.find((scope): scope is IConstruct & T => scope instanceof type);
 }
 
-/** Writes every file into a fresh directory, then swaps it in place of `outdir`. */
-function writeAtomically(outdir: string, files: Map<string, unknown[]>, extension: string): void {
+/**
+ * Writes every file into a fresh directory, `check`s what was written (objects whose identity differs
+ * from the declared one), then swaps it in place of `outdir`. On any error `outdir` is left as it was.
+ */
+function writeAtomically(outdir: string, files: Map<string, ApiObject[]>, extension: string, check: (renamed: Map<ApiObject, string>) => void): void {
   const staging = `${outdir}.taskplane-staging-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
-  for (const [file, documents] of files) {
-    const path = join(staging, `${file}${extension}`);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, Yaml.stringify(...documents));
+  try {
+    const made = new Set<string>();
+    const renamed = new Map<ApiObject, string>();
+    for (const [file, objects] of files) {
+      const documents = objects.map((object) => {
+        const json = object.toJson();
+        const written = identity(json);
+        if (written !== declaredIdentity(object)) renamed.set(object, written);
+        return json;
+      });
+      const path = join(staging, `${file}${extension}`);
+      const dir = dirname(path);
+      if (!made.has(dir)) mkdirSync(dir, { recursive: true });
+      made.add(dir);
+      writeFileSync(path, Yaml.stringify(...documents));
+    }
+    check(renamed);
+    mkdirSync(staging, { recursive: true });
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
   }
-  mkdirSync(staging, { recursive: true });
   const previous = `${outdir}.taskplane-previous-${process.pid}`;
   rmSync(previous, { recursive: true, force: true });
   try {

@@ -1,0 +1,451 @@
+/**
+ * Watcher throughput against a real control plane (etcd + kube-apiserver from test/cluster/harness.ts,
+ * on loopback), with the watcher as a child process (`taskplane watch`) and two measuring children
+ * (bench/observer.ts): a bare client-node informer on the same Pods (the floor) and a reader of the
+ * watcher's JobRun statuses. This process plays Argo CD (server-side apply of Rendered runs) and
+ * kubelet (Pod status writes), paced at fixed rates or as fast as it can.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { KubeConfig } from '@kubernetes/client-node';
+import { jobConfigCrd, jobRunCrd } from '../engine/schema/crd.js';
+import { finishedStatus, runningStatus } from '../test/cluster/kubelet.js';
+import { freePort, startControlPlane } from '../test/cluster/harness.js';
+import type { TaskMatch } from './observer.js';
+import { canonical, NAMESPACE, plainJob, podSpec, runName } from './workload.js';
+import { median, quantile, REPO_ROOT, sleep, wallMs } from './util.js';
+
+const NS = NAMESPACE;
+const ARGOCD = 'argocd-controller';
+const KUBELET = 'kubelet';
+
+// ---------- a small API client with keep-alive (the driver must not be the bottleneck) ----------
+
+class Api {
+  private constructor(
+    private readonly server: URL,
+    private readonly agent: Agent,
+  ) {}
+
+  static async from(kc: KubeConfig): Promise<Api> {
+    const opts: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+    await kc.applyToHTTPSOptions(opts as never);
+    // One pooled agent: client-node hands out a fresh agent (a new TLS connection) per request.
+    const agent = new Agent({ keepAlive: true, maxSockets: 64, ca: opts.ca, cert: opts.cert, key: opts.key });
+    return new Api(new URL(kc.getCurrentCluster()!.server), agent);
+  }
+
+  request<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          method,
+          hostname: this.server.hostname,
+          port: this.server.port,
+          path,
+          agent: this.agent,
+          headers: { Accept: 'application/json', ...(payload !== undefined && { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if ((res.statusCode ?? 0) >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`));
+            else resolve((text ? JSON.parse(text) : undefined) as T);
+          });
+        },
+      );
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** Server-side apply, as Argo CD does with ServerSideApply=true. */
+  apply(collection: string, object: { metadata: { name: string } }, fieldManager: string): Promise<unknown> {
+    return this.request('PATCH', `${collection}/${object.metadata.name}?fieldManager=${fieldManager}&force=true`, object, 'application/apply-patch+yaml');
+  }
+
+  /** What a kubelet writes: the Pod's status subresource. */
+  podStatus(name: string, status: unknown): Promise<unknown> {
+    return this.request('PATCH', `/api/v1/namespaces/${NS}/pods/${name}/status?fieldManager=${KUBELET}`, { status }, 'application/merge-patch+json');
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+// ---------- child processes ----------
+
+class Observer {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (m: { at: number; value: unknown }) => void; reject: (e: Error) => void }>();
+  private stderr = '';
+
+  private constructor(
+    readonly mode: string,
+    readonly child: ChildProcess,
+  ) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const message = JSON.parse(line) as { id: number; at: number; value: unknown; error?: string };
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.error) waiter?.reject(new Error(message.error));
+      else waiter?.resolve(message);
+    });
+    child.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
+    child.once('exit', (code, signal) => {
+      for (const waiter of this.pending.values()) waiter.reject(new Error(`observer ${mode} exited (${code ?? signal}): ${this.stderr.slice(-500)}`));
+      this.pending.clear();
+    });
+  }
+
+  static start(mode: 'pods' | 'runs', kubeconfig: string): Observer {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/observer.ts', mode, kubeconfig, NS], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    return new Observer(mode, child);
+  }
+
+  /** Resolves with when the condition held, or undefined after `timeoutMs`. */
+  ask(request: Record<string, unknown>, timeoutMs = 600_000): Promise<{ at: number; value: unknown } | undefined> {
+    const id = this.nextId++;
+    const answer = new Promise<{ at: number; value: unknown }>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    this.child.stdin!.write(`${JSON.stringify({ id, ...request })}\n`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)));
+    return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  stop(): void {
+    if (this.child.exitCode === null && this.child.pid !== undefined) process.kill(this.child.pid, 'SIGKILL');
+  }
+}
+
+/** VmHWM (peak RSS) and VmRSS of a process, in MB. */
+function memory(pid: number): { peakMB: number; rssMB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peakMB: kb('VmHWM') / 1024, rssMB: kb('VmRSS') / 1024 };
+}
+
+/** User + system CPU seconds a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // utime and stime are fields 14 and 15 of stat (12 and 13 after the comm field), in clock ticks.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Sum of a Prometheus counter's samples whose labels pass `filter`. */
+function metricSum(text: string, name: string, filter: (labels: Record<string, string>) => boolean = () => true): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (filter(labels)) total += Number(m[3]);
+  }
+  return total;
+}
+
+const WRITE_VERBS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+
+interface WatcherCounters {
+  writes: number;
+  requests: number;
+  transitions: number;
+  reconciles: number;
+}
+
+async function watcherCounters(metricsUrl: string): Promise<WatcherCounters> {
+  const text = (await httpGet(`${metricsUrl}/metrics`)).body;
+  return {
+    writes: metricSum(text, 'taskplane_api_requests_total', (l) => WRITE_VERBS.has(l.verb ?? '')),
+    requests: metricSum(text, 'taskplane_api_requests_total'),
+    transitions: metricSum(text, 'taskplane_task_transitions_total'),
+    reconciles: metricSum(text, 'taskplane_reconciles_total'),
+  };
+}
+
+// ---------- driving ----------
+
+/**
+ * Runs `fn` over `items`, item j due at start + j/rate (as fast as possible without a rate), with at
+ * most `concurrency` requests in flight. Returns when the first was sent and when each was acknowledged.
+ */
+async function drive<T>(items: readonly T[], rate: number | undefined, concurrency: number, fn: (item: T) => Promise<unknown>): Promise<{ start: number; end: number; acks: number[] }> {
+  const start = wallMs();
+  const acks: number[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const j = next++;
+      if (rate) {
+        const wait = start + (j * 1000) / rate - wallMs();
+        if (wait > 1) await sleep(wait);
+      }
+      await fn(items[j]!);
+      acks[j] = wallMs();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return { start, end: wallMs(), acks };
+}
+
+// ---------- the benchmark ----------
+
+export interface PhaseResult {
+  readonly name: string;
+  readonly transition: string;
+  /** Pod status writes (each one Pod event). */
+  readonly events: number;
+  readonly targetRate?: number;
+  /** Writes per second achieved (first sent to last acknowledged). */
+  readonly writeRate: number;
+  /** Events per second: count ÷ (time the consumer had them all − first write sent). */
+  readonly informerRate?: number;
+  readonly watcherRate?: number;
+  /** ms from the last write's acknowledgement until the consumer had them all. */
+  readonly informerLagMs?: number;
+  readonly watcherLagMs?: number;
+  /** CPU seconds used during the phase (until the watcher had caught up). */
+  readonly watcherCpuS: number;
+  readonly informerCpuS: number;
+  readonly timedOut?: string;
+}
+
+export interface WatcherResult {
+  readonly runs: number;
+  readonly tasksPerRun: number;
+  readonly tasks: number;
+  readonly apply: { readonly objects: number; readonly seconds: number; readonly perSecond: number; readonly informerAllSeenS?: number; readonly watcherAllSeenS?: number };
+  readonly phases: PhaseResult[];
+  readonly retry: { readonly count: number; readonly medianMs: number; readonly p99Ms: number; readonly maxMs: number };
+  readonly memory: { readonly watcherAfterApplyMB: number; readonly watcherPeakMB: number; readonly informerPeakMB: number };
+  readonly api: { readonly writes: number; readonly requests: number; readonly transitions: number; readonly reconciles: number; readonly writesPerTransition: number; readonly drivenTransitions: number; readonly writesPerDrivenTransition: number };
+}
+
+export async function runWatcherBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; cpuProfileDir?: string }): Promise<WatcherResult> {
+  const { runs, tasksPerRun, log } = opts;
+  const tasks = runs * tasksPerRun;
+  log(`  starting the control plane (etcd + kube-apiserver on 127.0.0.1)`);
+  const cp = await startControlPlane({ tether: true });
+  const work = mkdtempSync(join(tmpdir(), 'taskplane-bench-watcher-'));
+  const cleanups: (() => void | Promise<void>)[] = [];
+  let failed = true;
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cp.kubeconfigPath);
+    const api = await Api.from(kc);
+    cleanups.push(() => api.close());
+    await api.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    for (const crd of [jobConfigCrd(), jobRunCrd()]) {
+      await api.apply('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd as never, ARGOCD);
+    }
+    await waitFor('the CRDs to be served', async () => {
+      await api.request('GET', `/apis/taskplane.dev/v1alpha1/namespaces/${NS}/jobruns?limit=1`);
+      await api.request('GET', `/apis/taskplane.dev/v1alpha1/namespaces/${NS}/jobconfigs?limit=1`);
+      return true;
+    });
+
+    const pods = Observer.start('pods', cp.kubeconfigPath);
+    const statuses = Observer.start('runs', cp.kubeconfigPath);
+    cleanups.push(() => pods.stop(), () => statuses.stop());
+    await pods.ask({ op: 'synced' }, 60_000);
+    await statuses.ask({ op: 'synced' }, 60_000);
+
+    const port = await freePort();
+    const metricsUrl = `http://127.0.0.1:${port}`;
+    const logFile = join(work, 'watcher.log');
+    const fd = openSync(logFile, 'a');
+    const profile = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [];
+    const watcher = spawn(
+      process.execPath,
+      [...profile, 'bin/taskplane.mjs', 'watch', '--kubeconfig', cp.kubeconfigPath, '-n', NS, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`],
+      { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] },
+    );
+    closeSync(fd);
+    const watcherPid = watcher.pid!;
+    const watcherExited = new Promise<void>((resolve) => watcher.once('exit', () => resolve()));
+    // SIGTERM first: a clean exit writes the CPU profile when one was asked for.
+    cleanups.push(async () => {
+      if (watcher.exitCode !== null) return;
+      process.kill(watcherPid, 'SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([watcherExited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
+      clearTimeout(timer);
+      if (exited) return;
+      process.kill(watcherPid, 'SIGKILL');
+      await watcherExited;
+    });
+    await waitFor('the watcher to be ready', async () => (await httpGet(`${metricsUrl}/readyz`)).status === 200, 60_000);
+    log(`  watcher ready (pid ${watcherPid}, log ${logFile})`);
+
+    // ---- apply: JobConfigs, JobRuns, then every first attempt, as Argo CD would ----
+    const jobs = Array.from({ length: runs }, (_, i) => plainJob(i, tasksPerRun, 0));
+    const runNames = jobs.map((_, i) => runName(i));
+    const base = `/apis/taskplane.dev/v1alpha1/namespaces/${NS}`;
+    const applyStart = wallMs();
+    await drive(jobs, undefined, 20, (job) => api.apply(`${base}/jobconfigs`, canonical(job.config) as never, ARGOCD));
+    await drive(jobs, undefined, 20, (job) => api.apply(`${base}/jobruns`, canonical(job.run) as never, ARGOCD));
+    const taskObjects = jobs.flatMap((job) => job.tasks.map((t) => canonical(t) as { metadata: { name: string } }));
+    await drive(taskObjects, undefined, 20, (task) => api.apply(`/api/v1/namespaces/${NS}/pods`, task, ARGOCD));
+    const applyEnd = wallMs();
+    const applySeconds = (applyEnd - applyStart) / 1000;
+    log(`  applied ${jobs.length * 2 + taskObjects.length} objects in ${applySeconds.toFixed(1)} s`);
+    const informerSeen = await pods.ask({ op: 'count', key: 'ADD', target: tasks }, 300_000);
+    const watcherSeen = await statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 300_000);
+    log(`  informer saw all ${tasks} Pods ${fmtS(informerSeen?.at, applyStart)} after the apply began; the watcher's statuses listed them all ${fmtS(watcherSeen?.at, applyStart)}`);
+    const afterApply = memory(watcherPid);
+
+    // ---- status changes at increasing rates ----
+    const before = await watcherCounters(metricsUrl);
+    const slice = (from: number, to: number) => runNames.slice(Math.round(runs * from), Math.round(runs * to));
+    const podsOf = (names: readonly string[], attempt = 0) =>
+      names.flatMap((run) => Array.from({ length: tasksPerRun }, (_, index) => ({ run, name: `${run}-${index}-${attempt}`, config: Number(run.slice(4, 8)) })));
+    const containers = (config: number) => ({ spec: podSpec(config) });
+
+    const phases: PhaseResult[] = [];
+    const phase = async (
+      name: string,
+      set: readonly string[],
+      transition: { podPhase: 'Running' | 'Succeeded' | 'Failed'; match: TaskMatch },
+      rate: number | undefined,
+    ): Promise<{ acks: number[]; start: number }> => {
+      const items = podsOf(set);
+      const informerBase = ((await pods.ask({ op: 'counters' }))!.value as Record<string, number>)[`UPDATE:${transition.podPhase}`] ?? 0;
+      const cpu0 = { watcher: cpuSeconds(watcherPid), informer: cpuSeconds(pods.child.pid!) };
+      const informerDone = pods.ask({ op: 'count', key: `UPDATE:${transition.podPhase}`, target: informerBase + items.length }, 300_000);
+      const watcherDone = statuses.ask({ op: 'tasks', runs: set, match: transition.match, target: items.length }, 300_000);
+      const status = (item: (typeof items)[number]) =>
+        transition.podPhase === 'Running' ? runningStatus(containers(item.config)) : finishedStatus(containers(item.config), transition.podPhase);
+      const driven = await drive(items, rate, rate ? 64 : 32, (item) => api.podStatus(item.name, status(item)));
+      const [informer, watched] = await Promise.all([informerDone, watcherDone]);
+      const cpu1 = { watcher: cpuSeconds(watcherPid), informer: cpuSeconds(pods.child.pid!) };
+      const n = items.length;
+      const result: PhaseResult = {
+        name,
+        transition: `${transition.match.state}${transition.match.result ? `/${transition.match.result}` : ''}`,
+        events: n,
+        targetRate: rate,
+        writeRate: n / ((driven.end - driven.start) / 1000),
+        informerRate: informer && n / ((informer.at - driven.start) / 1000),
+        watcherRate: watched && n / ((watched.at - driven.start) / 1000),
+        informerLagMs: informer && informer.at - driven.end,
+        watcherLagMs: watched && watched.at - driven.end,
+        watcherCpuS: cpu1.watcher - cpu0.watcher,
+        informerCpuS: cpu1.informer - cpu0.informer,
+        ...((!informer || !watched) && { timedOut: !informer ? 'informer' : 'watcher' }),
+      };
+      phases.push(result);
+      log(
+        `  ${name}: ${n} Pods -> ${transition.podPhase} at ${rate ? `${rate}/s` : 'max'}: wrote ${result.writeRate.toFixed(0)}/s; informer ${result.informerRate?.toFixed(0) ?? 'timed out'}/s ` +
+          `(+${result.informerLagMs?.toFixed(0)} ms), watcher status ${result.watcherRate?.toFixed(0) ?? 'timed out'}/s (+${result.watcherLagMs?.toFixed(0)} ms)`,
+      );
+      return driven;
+    };
+
+    const running = { podPhase: 'Running' as const, match: { retry: 0, state: 'Running' } };
+    await phase('100/s', slice(0, 0.1), running, 100);
+    await phase('200/s', slice(0.1, 0.3), running, 200);
+    await phase('500/s', slice(0.3, 0.8), running, 500);
+
+    // ---- failures: every failed first attempt gets a retry (no retry delay) ----
+    const failedSet = slice(0, 0.1);
+    const failures = await phase('failures 100/s', failedSet, { podPhase: 'Failed', match: { retry: 0, state: 'Terminated', result: 'Failed' } }, 100);
+    const retryCount = failedSet.length * tasksPerRun;
+    const retriesSeen = await pods.ask({ op: 'count', key: 'ADD:retry', target: retryCount }, 300_000);
+    if (!retriesSeen) throw new Error(`not every failed task got a retry within 300 s`);
+    const addedAt = (await pods.ask({ op: 'retryAdded' }))!.value as Record<string, number>;
+    const failedNames = podsOf(failedSet);
+    const retryLatency = failedNames.map((item, j) => addedAt[item.name.replace(/-0$/, '-1')]! - failures.acks[j]!);
+    log(`  failure -> retry created: median ${median(retryLatency).toFixed(0)} ms, p99 ${quantile(retryLatency, 0.99).toFixed(0)} ms (${retryCount} retries)`);
+
+    // ---- as fast as possible: the other first attempts succeed ----
+    await phase('max rate', slice(0.1, 1), { podPhase: 'Succeeded', match: { retry: 0, state: 'Terminated', result: 'Succeeded' } }, undefined);
+
+    // Let the last reconciles (run phases) settle before reading the counters.
+    await waitFor('the watcher queue to drain', async () => metricSum((await httpGet(`${metricsUrl}/metrics`)).body, 'taskplane_queue_depth') === 0, 60_000);
+    await sleep(1000);
+    const after = await watcherCounters(metricsUrl);
+    const writes = after.writes - before.writes;
+    const transitions = after.transitions - before.transitions;
+    // Pod status changes we made, plus the retries' appearance (a new task is a transition too).
+    const drivenTransitions = phases.reduce((n, p) => n + p.events, 0) + retryCount;
+    const end = memory(watcherPid);
+    const informerMemory = memory(pods.child.pid!);
+
+    failed = false;
+    return {
+      runs,
+      tasksPerRun,
+      tasks,
+      apply: {
+        objects: jobs.length * 2 + taskObjects.length,
+        seconds: applySeconds,
+        perSecond: (jobs.length * 2 + taskObjects.length) / applySeconds,
+        informerAllSeenS: informerSeen && (informerSeen.at - applyStart) / 1000,
+        watcherAllSeenS: watcherSeen && (watcherSeen.at - applyStart) / 1000,
+      },
+      phases,
+      retry: { count: retryLatency.length, medianMs: median(retryLatency), p99Ms: quantile(retryLatency, 0.99), maxMs: Math.max(...retryLatency) },
+      memory: { watcherAfterApplyMB: afterApply.rssMB, watcherPeakMB: end.peakMB, informerPeakMB: informerMemory.peakMB },
+      api: {
+        writes,
+        requests: after.requests - before.requests,
+        transitions,
+        reconciles: after.reconciles - before.reconciles,
+        writesPerTransition: writes / transitions,
+        drivenTransitions,
+        writesPerDrivenTransition: writes / drivenTransitions,
+      },
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // already gone
+      }
+    }
+    await cp.stop();
+    if (failed) log(`  the watcher's log is kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const fmtS = (at: number | undefined, from: number) => (at === undefined ? 'never (timed out)' : `${((at - from) / 1000).toFixed(1)} s`);
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
