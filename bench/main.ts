@@ -128,7 +128,8 @@ function watcherReport(w: WatcherResult): string {
       `- Failure → retry created (a failed Pod written; its retry's ADDED seen by the bare informer), ${w.retry.count} retries at 100 failures/s: median ${fmtMs(w.retry.medianMs)}, p99 ${fmtMs(w.retry.p99Ms)}, max ${fmtMs(w.retry.maxMs)}.`,
       `- Watcher memory with ${w.tasks} tasks cached: RSS ${w.memory.watcherAfterApplyMB.toFixed(0)} MB after the apply, peak (VmHWM) ${w.memory.watcherPeakMB.toFixed(0)} MB; the bare informer's peak ${w.memory.informerPeakMB.toFixed(0)} MB.`,
       `- API writes per task transition (watcher /metrics, over the driven phases): ${w.api.writesPerTransition.toFixed(2)} (${w.api.writes} writes ÷ ${w.api.transitions} \`taskplane_task_transitions_total\`); ` +
-        `per transition we caused (${w.api.drivenTransitions}: Pod status changes and retries appearing): ${w.api.writesPerDrivenTransition.toFixed(2)}. ${w.api.reconciles} reconciles, ${w.api.requests} requests in all.`,
+        `per transition we caused (${w.api.drivenTransitions}: Pod status changes and retries appearing): ${w.api.writesPerDrivenTransition.toFixed(2)}. ` +
+        `Writes: ${Object.entries(w.api.writesBy).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v} ${k}`).join(', ')}; ${w.api.reconciles} reconciles, ${w.api.requests} requests in all.`,
     ].join('\n'),
   ].join('\n\n');
 }

@@ -156,21 +156,24 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-/** Sum of a Prometheus counter's samples whose labels pass `filter`. */
-function metricSum(text: string, name: string, filter: (labels: Record<string, string>) => boolean = () => true): number {
-  let total = 0;
+/** The samples of one metric in a Prometheus text exposition. */
+function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
+  const out: { labels: Record<string, string>; value: number }[] = [];
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
-    if (filter(labels)) total += Number(m[3]);
+    out.push({ labels: Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!])), value: Number(m[3]) });
   }
-  return total;
+  return out;
 }
+
+const metricSum = (text: string, name: string) => samples(text, name).reduce((sum, s) => sum + s.value, 0);
 
 const WRITE_VERBS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 
 interface WatcherCounters {
+  /** Writes by `VERB resource`, e.g. `POST events`. */
+  writesBy: Record<string, number>;
   writes: number;
   requests: number;
   transitions: number;
@@ -179,9 +182,17 @@ interface WatcherCounters {
 
 async function watcherCounters(metricsUrl: string): Promise<WatcherCounters> {
   const text = (await httpGet(`${metricsUrl}/metrics`)).body;
+  const writesBy: Record<string, number> = {};
+  let requests = 0;
+  for (const { labels, value } of samples(text, 'taskplane_api_requests_total')) {
+    requests += value;
+    const key = `${labels.verb} ${labels.resource}`;
+    if (WRITE_VERBS.has(labels.verb ?? '')) writesBy[key] = (writesBy[key] ?? 0) + value;
+  }
   return {
-    writes: metricSum(text, 'taskplane_api_requests_total', (l) => WRITE_VERBS.has(l.verb ?? '')),
-    requests: metricSum(text, 'taskplane_api_requests_total'),
+    writesBy,
+    writes: Object.values(writesBy).reduce((a, b) => a + b, 0),
+    requests,
     transitions: metricSum(text, 'taskplane_task_transitions_total'),
     reconciles: metricSum(text, 'taskplane_reconciles_total'),
   };
@@ -242,7 +253,7 @@ export interface WatcherResult {
   readonly phases: PhaseResult[];
   readonly retry: { readonly count: number; readonly medianMs: number; readonly p99Ms: number; readonly maxMs: number };
   readonly memory: { readonly watcherAfterApplyMB: number; readonly watcherPeakMB: number; readonly informerPeakMB: number };
-  readonly api: { readonly writes: number; readonly requests: number; readonly transitions: number; readonly reconciles: number; readonly writesPerTransition: number; readonly drivenTransitions: number; readonly writesPerDrivenTransition: number };
+  readonly api: { readonly writesBy: Record<string, number>; readonly writes: number; readonly requests: number; readonly transitions: number; readonly reconciles: number; readonly writesPerTransition: number; readonly drivenTransitions: number; readonly writesPerDrivenTransition: number };
 }
 
 export async function runWatcherBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; cpuProfileDir?: string }): Promise<WatcherResult> {
@@ -411,6 +422,7 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
       retry: { count: retryLatency.length, medianMs: median(retryLatency), p99Ms: quantile(retryLatency, 0.99), maxMs: Math.max(...retryLatency) },
       memory: { watcherAfterApplyMB: afterApply.rssMB, watcherPeakMB: end.peakMB, informerPeakMB: informerMemory.peakMB },
       api: {
+        writesBy: Object.fromEntries(Object.entries(after.writesBy).map(([k, v]) => [k, v - (before.writesBy[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
         writes,
         requests: after.requests - before.requests,
         transitions,
