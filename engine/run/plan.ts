@@ -94,7 +94,9 @@ function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis
   if (afterKills.complete && !before.complete) {
     // A stopped task that never ran ends at once (see decideKills); if that completed the run, the rest stop now too.
     const more = decideKills(killing.refs, { ...killContext, summary: afterKills });
-    killing = { refs: more.refs, kills: [...killing.kills, ...more.kills], wakeAt: [...killing.wakeAt, ...more.wakeAt] };
+    // The second pass sees every ref again, so its wake-ups replace the first's (a timeout deadline of a
+    // task it just stopped must not linger).
+    killing = { refs: more.refs, kills: [...killing.kills, ...more.kills], wakeAt: more.wakeAt };
     afterKills = summarizeRefs(killing.refs);
   }
   const creating = decideCreates(killing.refs, afterKills, {

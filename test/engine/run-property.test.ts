@@ -105,3 +105,18 @@ describe('planRun properties', () => {
     fc.assert(fc.property(runConfig, fc.array(step, { minLength: 1, maxLength: 20 }), simulate), { numRuns: 300 });
   });
 });
+
+describe('planRun regressions found by the property', () => {
+  it('a pending timeout that fails the run stops the other index without leaving its timeout as a wake-up', () => {
+    simulate(
+      { count: 2, maxAttempts: 2, retryDelaySeconds: 0, taskPendingTimeoutSeconds: 60, taskTimeoutSeconds: 0, completionStrategy: 'AllSuccessful', materialization: 'Rendered', killAt: undefined },
+      [
+        { advance: 0, gitOpsApplies: true, createsSeen: false, changes: [] },
+        { advance: 60, gitOpsApplies: false, createsSeen: false, changes: [{ pick: 0, to: 'run' }] },
+        { advance: 0, gitOpsApplies: false, createsSeen: false, changes: [{ pick: 0, to: 'fail' }] },
+        { advance: 23, gitOpsApplies: false, createsSeen: false, changes: [] },
+        { advance: 37, gitOpsApplies: false, createsSeen: false, changes: [] },
+      ],
+    );
+  });
+});
