@@ -35,7 +35,7 @@ export interface Row {
   /** Task objects: configs × tasks. */
   readonly taskObjects: number;
   readonly cells: Record<'taskplane' | 'cdk8s' | 'yaml', Cell>;
-  /** taskplane ÷ yaml floor, and taskplane ÷ plain cdk8s (medians). */
+  /** taskplane ÷ yaml floor, and taskplane ÷ plain cdk8s: medians of the per-repetition ratios. */
   aOverC?: number;
   aOverB?: number;
   /** taskplane's median time per task object, in µs (constant when synth is linear in tasks). */
@@ -126,9 +126,9 @@ export async function runSynth(opts: {
       tasks,
       taskObjects: configs * tasks,
       cells,
-      aOverC: a !== undefined && cells.yaml.medianMs ? a / cells.yaml.medianMs : undefined,
+      aOverC: pairedRatio(cells.taskplane, cells.yaml),
       // A timed-out cdk8s case gives a bound: taskplane is at least this much faster.
-      aOverB: a !== undefined ? (cells.cdk8s.medianMs ? a / cells.cdk8s.medianMs : cells.cdk8s.timedOut ? a / opts.timeoutMs : undefined) : undefined,
+      aOverB: cells.cdk8s.timedOut ? (a !== undefined ? a / opts.timeoutMs : undefined) : pairedRatio(cells.taskplane, cells.cdk8s),
       usPerTask: a !== undefined ? (a * 1000) / (configs * tasks) : undefined,
     });
   }
@@ -136,6 +136,17 @@ export async function runSynth(opts: {
 }
 
 const newCell = (): Cell => ({ samples: [], timedOut: false });
+
+/**
+ * The median of the per-repetition ratios x_i / y_i. The cases of one repetition run back to back, so
+ * their ratio cancels the machine's drift, which a ratio of two medians (taken at different moments)
+ * does not.
+ */
+function pairedRatio(x: Cell, y: Cell): number | undefined {
+  const n = Math.min(x.samples.length, y.samples.length);
+  if (n === 0 || x.timedOut || y.timedOut || x.error || y.error) return undefined;
+  return median(Array.from({ length: n }, (_, i) => x.samples[i]!.totalMs / y.samples[i]!.totalMs));
+}
 
 function marginalCosts(rows: readonly Row[]): Marginal[] {
   const out: Marginal[] = [];
