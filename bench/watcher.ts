@@ -8,7 +8,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +18,7 @@ import { freePort, startControlPlane } from '../test/cluster/harness.js';
 import type { TaskMatch } from './observer.js';
 import { canonical, NAMESPACE, plainJob, podSpec, runName } from './workload.js';
 import { median, quantile, REPO_ROOT, sleep, wallMs } from './util.js';
+import { httpGet } from '../test/cluster/http.js';
 
 const NS = NAMESPACE;
 const ARGOCD = 'argocd-controller';
@@ -142,19 +142,6 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** The samples of one metric in a Prometheus text exposition. */
 function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {

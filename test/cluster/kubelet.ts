@@ -11,6 +11,19 @@ interface PodLike {
 
 const time = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+function containerStatus(container: { name: string; image?: string }, running: boolean, state: object) {
+  return {
+    name: container.name,
+    image: container.image ?? '',
+    imageID: '',
+    containerID: `containerd://${randomBytes(16).toString('hex')}`,
+    ready: running,
+    started: running,
+    restartCount: 0,
+    state,
+  };
+}
+
 function condition(type: string, status: string, at: Date, reason?: string) {
   return { type, status, lastTransitionTime: time(at), ...(reason && { reason }) };
 }
@@ -21,16 +34,7 @@ export function runningStatus(pod: PodLike, now = new Date()) {
     phase: 'Running',
     startTime: time(now),
     conditions: [condition('PodScheduled', 'True', now), condition('Initialized', 'True', now), condition('Ready', 'True', now), condition('ContainersReady', 'True', now)],
-    containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
-      name: c.name,
-      image: c.image ?? '',
-      imageID: '',
-      containerID: `containerd://${randomBytes(16).toString('hex')}`,
-      ready: true,
-      started: true,
-      restartCount: 0,
-      state: { running: { startedAt: time(now) } },
-    })),
+    containerStatuses: (pod.spec?.containers ?? []).map((c) => containerStatus(c, true, { running: { startedAt: time(now) } })),
   };
 }
 
@@ -47,15 +51,8 @@ export function finishedStatus(pod: PodLike, phase: 'Succeeded' | 'Failed', exit
       condition('Ready', 'False', now, done),
       condition('ContainersReady', 'False', now, done),
     ],
-    containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
-      name: c.name,
-      image: c.image ?? '',
-      imageID: '',
-      containerID: `containerd://${randomBytes(16).toString('hex')}`,
-      ready: false,
-      started: false,
-      restartCount: 0,
-      state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: time(started), finishedAt: time(now) } },
-    })),
+    containerStatuses: (pod.spec?.containers ?? []).map((c) =>
+      containerStatus(c, false, { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', startedAt: time(started), finishedAt: time(now) } }),
+    ),
   };
 }

@@ -1,6 +1,5 @@
 /** Helpers for watcher tests against the real control plane. */
 import { spawn } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
 import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Chart } from 'cdk8s';
@@ -142,19 +141,6 @@ export async function spawnWatcher(opts: { kubeconfig: string; namespace: string
   };
 }
 
-export function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** One sample of a Prometheus text exposition: `name{a="b"} 3` → 3 (labels must all match); 0 when absent. */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {

@@ -22,7 +22,6 @@ import { startControlPlane, type ControlPlane } from '../cluster/harness.js';
 import {
   ARGOCD,
   getRun,
-  httpGet,
   listTasks,
   markPodRunning,
   metricValue,
@@ -37,6 +36,7 @@ import {
   type StallableProxy,
   type WatcherProcess,
 } from './helpers.js';
+import { httpGet } from '../cluster/http.js';
 
 let cp: ControlPlane;
 let kc: KubeConfig;
