@@ -6,6 +6,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from './clock.js';
 import { LABEL_RUN } from '../engine/labels.js';
 import { renderTask } from '../engine/render.js';
 import { jobConfigStatus } from '../engine/config-status.js';
@@ -33,6 +34,8 @@ export interface WatcherOptions {
   readonly leaderElection?: LeaderElectionOptions;
   /** Concurrent reconciles (of different runs). @default 2 */
   readonly workers?: number;
+  /** The time every run decision reads. @default systemClock - tests and the demo set their own */
+  readonly clock?: Clock;
 }
 
 type RunObject = JobRunObject & KubeObject;
@@ -51,9 +54,11 @@ export class Watcher {
   private readonly elector?: LeaderElector;
   private workers: Promise<void>[] = [];
   private stopped = false;
+  private readonly clock: Clock;
 
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
+    this.clock = options.clock ?? systemClock;
     this.client = new KubeClient(options.kubeConfig, FIELD_MANAGER, (verb, resource, status) =>
       metrics.apiRequests.inc({ verb, resource, code: String(status) }),
     );
@@ -164,7 +169,7 @@ export class Watcher {
       try {
         const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key) : await this.reconcile(key);
         this.queue.forget(key);
-        if (requeueAt) this.queue.addAfter(key, requeueAt.getTime() - Date.now());
+        if (requeueAt) this.queue.addAfter(key, requeueAt.getTime() - this.clock.now().getTime());
         this.options.metrics.reconciles.inc({ outcome: 'success' });
       } catch (error) {
         const delayMs = this.queue.addRateLimited(key);
@@ -182,7 +187,7 @@ export class Watcher {
     const [, namespace, name] = key.split('/') as [string, string, string];
     const config = this.configs.get(namespace || undefined, name);
     if (!config || config.metadata.deletionTimestamp || this.stopped) return undefined;
-    const status = jobConfigStatus(config, this.runs.list(), new Date());
+    const status = jobConfigStatus(config, this.runs.list(), this.clock.now());
     if (isDeepStrictEqual(config.status ?? {}, status)) return undefined;
     await this.client.apply({ apiVersion: GROUP_VERSION, kind: 'JobConfig', metadata: { name, namespace: config.metadata.namespace }, status }, 'status');
     return undefined;
@@ -196,7 +201,7 @@ export class Watcher {
     const selected = runExecutor(run);
     const objects = selected ? (await this.taskReflector(selected.taskKind)).list() : [];
     const tasks = selected ? observeTasks(run, objects, selected) : [];
-    const now = new Date();
+    const now = this.clock.now();
     let plan = planRun({ run, tasks, now, concurrency: this.concurrency(run) });
 
     for (const create of plan.create) {
@@ -279,7 +284,7 @@ export class Watcher {
   }
 
   private async recordEvent(run: RunObject, type: string, reason: string, message: string): Promise<void> {
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     try {
       await this.client.create({
         apiVersion: 'v1',
