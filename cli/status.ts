@@ -2,7 +2,6 @@
 import { expandIndexes } from '../engine/indexes.js';
 import { indexNamePart } from '../engine/names.js';
 import { GROUP_VERSION, type JobRunObject, type TaskRef } from '../engine/schema/resources.js';
-import { systemClock, type Clock } from '../watcher/clock.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
 import { contextNamespace, loadKubeConfig, type ConnectionFlags } from './kube.js';
 import { duration, painter, serialize, table, type Colour, type OutputFormat, type Painter } from './output.js';
@@ -13,8 +12,6 @@ export interface StatusFlags extends ConnectionFlags {
   readonly allNamespaces?: boolean;
   readonly output: OutputFormat;
   readonly watch?: boolean;
-  /** Durations and ages are measured to this clock's now. @default systemClock - the demo sets the watcher's */
-  readonly clock?: Clock;
 }
 
 type Run = JobRunObject & KubeObject;
@@ -29,7 +26,7 @@ export async function status(runName: string | undefined, flags: StatusFlags, wr
   const client = new KubeClient(kc, 'taskplane-cli');
   const namespace = flags.allNamespaces ? undefined : (flags.namespace ?? contextNamespace(kc));
   const render = async (): Promise<string> => {
-    const now = (flags.clock ?? systemClock).now().getTime();
+    const now = Date.now();
     if (runName) {
       const run = await getOrExplain<Run>(client, GROUP_VERSION, 'JobRun', namespace!, runName);
       return flags.output === 'table' ? runDetail(run, now, painter()) : serialize(run, flags.output);

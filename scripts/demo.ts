@@ -12,7 +12,6 @@ import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { buildApp } from '../apps/main.js';
 import { status } from '../cli/status.js';
-import { clockStartingAt } from '../watcher/clock.js';
 import { Watcher } from '../watcher/controller.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
 import { createMetrics } from '../watcher/metrics.js';
@@ -21,10 +20,6 @@ import { finishedStatus, runningStatus } from '../test/cluster/kubelet.js';
 import { readTree } from '../test/_synth.js';
 
 const NAMESPACE = 'batch';
-// The examples are dated around the night of 2026-11-22; the demo's clock starts there (and runs at real
-// speed) so that it shows the same story on any date. The watcher, the played kubelet and controllers and
-// `taskplane status` all read it; only the API server's own timestamps (creation, events) are real.
-const clock = clockStartingAt(new Date('2026-11-22T06:00:00Z'));
 const say = (text: string) => process.stdout.write(`\n==> ${text}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const documents = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject).filter(Boolean);
@@ -77,7 +72,7 @@ async function main(): Promise<void> {
     console.log(`    ${objects.length} objects applied`);
 
     say('Starting the watcher');
-    watcher = new Watcher({ kubeConfig: kc, logger: pino({ level: 'silent' }), metrics: createMetrics(), namespace: NAMESPACE, clock });
+    watcher = new Watcher({ kubeConfig: kc, logger: pino({ level: 'silent' }), metrics: createMetrics(), namespace: NAMESPACE });
     await watcher.start();
 
     say('Playing kubelet, Argo Workflows and Tekton for some tasks');
@@ -87,16 +82,16 @@ async function main(): Promise<void> {
       await kubelet.mergePatch(p, { status: status(p as never) }, 'status');
     };
     // The nightly backup: the first attempt fails; its retry waits out the 5-minute retry delay.
-    await setPod('database-backup-2026-11-21-full-0-0', (p) => runningStatus(p, clock.now()));
-    await setPod('database-backup-2026-11-21-full-0-0', (p) => finishedStatus(p, 'Failed', 3, clock.now()));
-    await setPod('database-backup-2026-11-22-0-0', (p) => finishedStatus(p, 'Succeeded', 0, clock.now()));
+    await setPod('database-backup-2026-11-21-full-0-0', (p) => runningStatus(p));
+    await setPod('database-backup-2026-11-21-full-0-0', (p) => finishedStatus(p, 'Failed', 3));
+    await setPod('database-backup-2026-11-22-0-0', (p) => finishedStatus(p, 'Succeeded'));
     // The release build: five cells succeed, windows/arm64 fails once and is retried.
     for (const goos of ['linux', 'darwin', 'windows']) {
       for (const goarch of ['amd64', 'arm64']) {
         const name = `release-build-v2-4-0-${goarch}-${goos}-0`;
         const workflow = await until(name, () => argo.get('argoproj.io/v1alpha1', 'Workflow', NAMESPACE, name));
         const phase = goos === 'windows' && goarch === 'arm64' ? 'Failed' : 'Succeeded';
-        const now = clock.now().toISOString();
+        const now = new Date().toISOString();
         await argo.mergePatch(workflow, { status: { phase, startedAt: now, finishedAt: now, ...(phase === 'Failed' && { message: 'child "build" failed' }) } });
       }
     }
@@ -104,20 +99,20 @@ async function main(): Promise<void> {
     for (const [service, outcome] of [['api', 'True'], ['web', 'True'], ['worker', 'Unknown']] as const) {
       const name = `image-scan-2026-11-21-${service}-0`;
       const taskRun = await until(name, () => argo.get('tekton.dev/v1', 'TaskRun', NAMESPACE, name));
-      await argo.mergePatch(taskRun, { status: { startTime: clock.now().toISOString(), conditions: [{ type: 'Succeeded', status: outcome, reason: outcome === 'True' ? 'Succeeded' : 'Running' }] } }, 'status');
+      await argo.mergePatch(taskRun, { status: { startTime: new Date().toISOString(), conditions: [{ type: 'Succeeded', status: outcome, reason: outcome === 'True' ? 'Succeeded' : 'Running' }] } }, 'status');
     }
     // The hedged report export: the Job controller made two Pods per Job; replica 1 finishes first.
     const exportPods = await until('the report-export Pods', async () => {
       const list = await kubelet.list<KubeObject & { spec: object }>('v1', 'Pod', { labelSelector: 'batch.kubernetes.io/job-name=report-export-2026-10-1-0' }, NAMESPACE);
       return list.items.length === 2 ? list.items : undefined;
     });
-    for (const p of exportPods) await kubelet.mergePatch(p, { status: finishedStatus(p as never, 'Succeeded', 0, clock.now()) }, 'status');
+    for (const p of exportPods) await kubelet.mergePatch(p, { status: finishedStatus(p as never, 'Succeeded') }, 'status');
 
     await until('the release build to retry windows/arm64', () => argo.get('argoproj.io/v1alpha1', 'Workflow', NAMESPACE, 'release-build-v2-4-0-arm64-windows-1'));
     await sleep(3000);
 
     say(`taskplane status -n ${NAMESPACE}`);
-    const show = (run?: string) => status(run, { kubeconfig: cp.kubeconfigPath, namespace: NAMESPACE, output: 'table', clock });
+    const show = (run?: string) => status(run, { kubeconfig: cp.kubeconfigPath, namespace: NAMESPACE, output: 'table' });
     await show();
     for (const run of ['database-backup-2026-11-21-full', 'release-build-v2-4-0', 'report-export-2026-10']) {
       say(`taskplane status ${run} -n ${NAMESPACE}`);

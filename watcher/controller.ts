@@ -10,7 +10,7 @@ import { systemClock, type Clock } from './clock.js';
 import { LABEL_RUN } from '../engine/labels.js';
 import { renderTask } from '../engine/render.js';
 import { jobConfigStatus } from '../engine/config-status.js';
-import { planRun, TERMINAL_PHASES } from '../engine/run/index.js';
+import { concurrencyContext, planRun, TERMINAL_PHASES } from '../engine/run/index.js';
 import type { ConcurrencyContext, RunPlan, RunSnapshot } from '../engine/run/types.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { formatFieldError } from '../engine/errors.js';
@@ -223,18 +223,7 @@ export class Watcher {
 
   private concurrency(run: RunObject): ConcurrencyContext | undefined {
     if (run.spec.materialization !== 'Deferred' || run.status?.startTime) return undefined;
-    const config = this.configs.get(run.metadata.namespace, run.spec.configName);
-    const siblings = this.runs.list().filter((r) => r.metadata.namespace === run.metadata.namespace && r.spec.configName === run.spec.configName && r.metadata.name !== run.metadata.name);
-    const unfinished = (r: RunObject) => !TERMINAL_PHASES.has(r.status?.phase);
-    const createdBefore = (r: RunObject) =>
-      (r.metadata.creationTimestamp ?? '') < (run.metadata.creationTimestamp ?? '') ||
-      (r.metadata.creationTimestamp === run.metadata.creationTimestamp && r.metadata.name < run.metadata.name);
-    return {
-      policy: run.spec.concurrencyPolicy ?? config?.spec.concurrency.policy ?? 'Allow',
-      maxConcurrency: config?.spec.concurrency.maxConcurrency ?? 1,
-      activeRuns: siblings.filter((r) => r.status?.startTime && unfinished(r)).length,
-      queuedAhead: siblings.filter((r) => !r.status?.startTime && unfinished(r) && r.spec.materialization === 'Deferred' && createdBefore(r)).length,
-    };
+    return concurrencyContext(run, this.runs.list(), this.configs.get(run.metadata.namespace, run.spec.configName));
   }
 
   /** Creates one attempt; returns why, when the API server refuses the object itself (so retrying cannot help). */
