@@ -3,7 +3,7 @@
  * Stalled on terminal failure, plus TemplateChanged once started. A condition keeps its
  * lastTransitionTime while its status stays the same, so planning again writes the same status.
  */
-import type { JobRunStatus, RunPhase } from '../schema/resources.js';
+import type { JobRunStatus, RunPhase, StrayTask } from '../schema/resources.js';
 import { compact } from './compact.js';
 import { TERMINAL_PHASES } from './phase.js';
 
@@ -15,6 +15,8 @@ export interface ConditionInput {
   readonly message?: string;
   /** Undefined until the run starts (nothing to compare with before). */
   readonly templateChanged?: boolean;
+  /** Objects stopped because they appeared under finished tasks' names (strays.ts). */
+  readonly strayTasks?: readonly StrayTask[];
   readonly previous?: readonly Condition[];
   readonly generation?: number;
   readonly now: string;
@@ -35,6 +37,11 @@ export function runConditions(input: ConditionInput): Condition[] {
         ? { type: 'TemplateChanged', status: 'True', reason: 'TemplateChanged', message: 'spec.template changed after the run started; the run goes on, and retries render from the changed template' }
         : { type: 'TemplateChanged', status: 'False', reason: 'TemplateUnchanged' },
     );
+  }
+  if (input.strayTasks?.length) {
+    const names = [...new Set(input.strayTasks.map((stray) => stray.name))].join(', ');
+    const message = `${input.strayTasks.length} object(s) created under the names of finished tasks were stopped in place and not counted as attempts: ${names}`;
+    conditions.push({ type: 'StrayTasks', status: 'True', reason: 'StrayTask', message });
   }
   return stampConditions(conditions, input);
 }

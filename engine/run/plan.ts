@@ -15,6 +15,7 @@ import { decideKills } from './kills.js';
 import { restampConditions, runConditions } from './kstatus.js';
 import { startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
 import { decideStart, type StartDecision } from './start.js';
+import { decideStrays } from './strays.js';
 import { mergeTaskRefs, taskKind } from './task-refs.js';
 import { templateHash } from './template-hash.js';
 import { formatTime, nextAfter, parseTime, type Millis } from './time.js';
@@ -85,7 +86,8 @@ function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis
   const killedAt = killTimestamp && parseTime(killTimestamp) <= now ? killTimestamp : undefined;
   const summarizeRefs = (refs: readonly TaskRef[]) => summarize({ runName, indexes, refs, maxAttempts, strategy });
 
-  const merged = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now);
+  const { refs: merged, strays } = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now);
+  const straying = decideStrays(previous.strayTasks ?? [], strays, kind.kind, now);
   const before = summarizeRefs(merged);
   // Kills go on after the run finished: a late first attempt GitOps applies must not run unchecked.
   const killContext = { now, template, killedAt, strategy };
@@ -123,19 +125,23 @@ function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis
       runningTasks: refs.filter((ref) => ref.runningTimestamp && !ref.finishTimestamp).length,
       tasks: refs,
       indexes: summary.indexes.map(indexStatus),
+      strayTasks: straying.records.length ? straying.records : undefined,
       templateHash: startedHash,
     },
     outcome,
     now,
     startedHash !== currentHash,
   );
-  const events = runEvents({ previous, next: status, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts });
+  const events = [
+    ...runEvents({ previous, next: status, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts }),
+    ...straying.events,
+  ];
   const killAt = killTimestamp && !TERMINAL_PHASES.has(outcome.phase) ? parseTime(killTimestamp) : undefined;
-  const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, killAt]);
+  const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, ...straying.wakeAt, killAt]);
   return {
     status,
     create: creating.creates.map((issued) => issued.create),
-    kill: killing.kills.map((issued) => issued.kill),
+    kill: [...killing.kills.map((issued) => issued.kill), ...straying.kills],
     events,
     ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }),
   };
@@ -153,6 +159,6 @@ function indexStatus(view: IndexView): NonNullable<JobRunStatus['indexes']>[numb
 
 function withConditions(run: JobRunObject, status: JobRunStatus, outcome: RunOutcome, now: Millis, templateChanged?: boolean): JobRunStatus {
   const generation = run.metadata.generation;
-  const conditions = runConditions({ ...outcome, templateChanged, previous: run.status?.conditions, generation, now: formatTime(now) });
+  const conditions = runConditions({ ...outcome, templateChanged, strayTasks: status.strayTasks, previous: run.status?.conditions, generation, now: formatTime(now) });
   return compact({ ...status, observedGeneration: generation, conditions });
 }

@@ -12,6 +12,8 @@ export interface ObservedTask {
   readonly name: string;
   readonly index: ParallelIndex;
   readonly retryIndex: number;
+  /** metadata.uid: tells a finished task's object from a new one under the same name. */
+  readonly uid?: string;
   readonly creationTimestamp: string;
   readonly observation: TaskObservation;
   /** The watcher created it (retries, Deferred runs); false for first attempts GitOps applied. */
@@ -46,7 +48,7 @@ export interface CreateTask {
 
 export interface KillTask {
   readonly name: string;
-  /** `PendingTimeout`, `TaskTimeout`, `RunKilled`, `CompletionStrategy`. */
+  /** `PendingTimeout`, `TaskTimeout`, `RunKilled`, `CompletionStrategy`, `StrayTask`. */
   readonly reason: string;
   readonly message: string;
 }
