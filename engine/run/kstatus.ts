@@ -9,6 +9,8 @@ import { TERMINAL_PHASES } from './phase.js';
 
 export type Condition = NonNullable<JobRunStatus['conditions']>[number];
 
+export const RECONCILE_ERROR = 'ReconcileError';
+
 export interface ConditionInput {
   readonly phase: RunPhase;
   readonly reason?: string;
@@ -46,9 +48,27 @@ export function runConditions(input: ConditionInput): Condition[] {
   return stampConditions(conditions, input);
 }
 
-/** Refreshes observedGeneration only (a finished run's conditions otherwise stay as written). */
+/** Refreshes observedGeneration only (a finished run's conditions otherwise stay as written; a reconcile error is over). */
 export function restampConditions(conditions: readonly Condition[] | undefined, generation: number | undefined): Condition[] | undefined {
-  return conditions?.map((condition) => compact({ ...condition, observedGeneration: generation }));
+  return conditions?.filter((condition) => condition.type !== RECONCILE_ERROR).map((condition) => compact({ ...condition, observedGeneration: generation }));
+}
+
+/**
+ * A reconcile failed with an error that retrying may fix (the API server, a task kind's cache): the
+ * run's status says so in a `ReconcileError` condition until a reconcile succeeds (every plan
+ * rebuilds its conditions without it). `changed` is false when the status already said the same.
+ */
+export function withReconcileError(
+  status: JobRunStatus,
+  error: { readonly reason: string; readonly message: string },
+  generation: number | undefined,
+  now: string,
+): { status: JobRunStatus; changed: boolean } {
+  const previous = status.conditions ?? [];
+  const before = previous.find((c) => c.type === RECONCILE_ERROR);
+  const [condition] = stampConditions([{ type: RECONCILE_ERROR, status: 'True', reason: error.reason, message: error.message }], { previous, generation, now });
+  const changed = before?.reason !== error.reason || before.message !== error.message;
+  return { status: { ...status, conditions: [...previous.filter((c) => c.type !== RECONCILE_ERROR), condition!] }, changed };
 }
 
 /**

@@ -29,9 +29,11 @@ export function planRun(snapshot: RunSnapshot): RunPlan {
   // Admission errors are final (Furiko's annotation); a finished run is a record that no edit reopens,
   // and one killed while queued never starts.
   if (previous.phase === 'AdmissionError' || (finished && !previous.startTime)) return unchanged(run);
-  if (snapshot.rejection && !finished) {
-    const { reason, message } = snapshot.rejection;
-    return admissionError(run, reason, message, message, now);
+  if (snapshot.rejection) {
+    // A finished run creates nothing, and without its tasks' observations nothing else can be planned.
+    if (finished) return unchanged(run);
+    const { reason, message, eventMessage } = snapshot.rejection;
+    return admissionError(run, reason, message, eventMessage ?? message, now);
   }
   const errors = validateRun(run);
   if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);

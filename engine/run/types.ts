@@ -37,8 +37,12 @@ export interface RunSnapshot {
   readonly now: Date;
   /** Only needed for Deferred runs that have not started. */
   readonly concurrency?: ConcurrencyContext;
-  /** The API server refused a task object the run rendered (422 Invalid): the run ends in AdmissionError, as in Furiko. */
-  readonly rejection?: { readonly reason: string; readonly message: string };
+  /**
+   * A task object of the run cannot be made, and retrying cannot change that (a render error, 422
+   * Invalid, 403 from admission): the run ends in AdmissionError, as in Furiko. The event says
+   * `eventMessage` when the message carries values (they may be option values).
+   */
+  readonly rejection?: { readonly reason: string; readonly message: string; readonly eventMessage?: string };
 }
 
 export interface CreateTask {
