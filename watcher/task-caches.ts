@@ -46,6 +46,8 @@ export class TaskCaches {
   /** The cached objects of a kind, once synced; throws TaskCacheUnavailable when it is not within the timeout. */
   async objects(kind: TaskKind, signal?: AbortSignal): Promise<KubeObject[]> {
     const entry = this.entry(kind);
+    // A kind that already failed fails at once: its runs must not hold a worker for the timeout each time.
+    if (!entry.reflector.synced && entry.lastError) throw this.unavailable(kind, entry, 0);
     if (!entry.reflector.synced) {
       const timeoutMs = this.options.syncTimeoutMs ?? 5000;
       let timer: NodeJS.Timeout | undefined;

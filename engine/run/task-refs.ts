@@ -68,6 +68,11 @@ export function mergeTaskRefs(previous: readonly TaskRef[], observed: readonly O
       if (!isSameObject(before, task)) strays.push(task);
       continue;
     }
+    if (before?.uid && task.uid && before.uid !== task.uid) {
+      // Deleted and re-created between two looks: the task's own object is gone, this one is a stray.
+      strays.push(task);
+      continue;
+    }
     seen.add(task.name);
     refs.push(observedRef(task, before, kind, now));
   }

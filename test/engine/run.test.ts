@@ -312,6 +312,23 @@ describe('planRun: strays (a new object under a finished task\'s name)', () => {
     expect({ tasks: sim.status.tasks, indexes: sim.status.indexes, progress: sim.status.progress, phase: sim.status.phase }).toStrictEqual(record);
   });
 
+  it('a running task deleted and re-created between two looks: its ref ends DeletedFinalStateUnknown, the new object is a stray, the retry is the next attempt', () => {
+    const sim = scenario({ template: { maxAttempts: 2 } }, [
+      { at: 0, world: (s) => s.applyFirstAttempts().running('nightly-0-0'), phase: 'Running', events: ['Started'] },
+      {
+        at: 10,
+        world: (s) => s.vanish('nightly-0-0').recreate('nightly-0-0'),
+        phase: 'Retrying',
+        create: ['nightly-0-1'],
+        kill: ['nightly-0-0:StrayTask'],
+        events: ['TaskFinished', 'TaskCreated', 'StrayTask'],
+        requeueAt: 70,
+      },
+    ]);
+    expect(sim.ref('nightly-0-0')!.status).toEqual({ state: 'DeletedFinalStateUnknown' });
+    expect(sim.status.strayTasks).toHaveLength(1);
+  });
+
   it('the same object seen again after it finished is not a stray, with or without a recorded uid', () => {
     const sim = scenario({}, [{ at: 0, world: (s) => s.applyFirstAttempts().finish('nightly-0-0', 'Failed'), phase: 'Failed', events: ['Started', 'TaskFinished', 'Finished'] }]);
     const { uid: _, ...legacy } = sim.ref('nightly-0-0')!;
