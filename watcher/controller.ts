@@ -65,6 +65,8 @@ export class Watcher {
   private readonly elector?: LeaderElector;
   private readonly health: ApiHealth;
   private readonly expectations = new WriteExpectations<RunObject>();
+  /** Per run, the task creates issued in this leadership term (see RunSnapshot.issuedCreates). */
+  private readonly issuedCreates = new Map<string, Set<string>>();
   private workers: Promise<void>[] = [];
   /** When each busy worker's current reconcile began. */
   private readonly busySince = new Map<number, number>();
@@ -95,7 +97,12 @@ export class Watcher {
       this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
       this.queue.add(configOf(run));
     });
-    this.runs.on('delete', (run) => this.queue.add(configOf(run)));
+    this.runs.on('delete', (run) => {
+      const key = runKey(run.metadata.namespace, run.metadata.name);
+      this.expectations.forget(key);
+      this.issuedCreates.delete(key);
+      this.queue.add(configOf(run));
+    });
     this.runs.on('update', (run, old) => {
       // Status writes are our own; only spec, labels or deletion changes need another look at the run...
       if (run.metadata.generation !== old.metadata.generation || run.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) {
@@ -113,6 +120,8 @@ export class Watcher {
       this.elector.on('started', () => {
         options.logger.info({ identity: options.leaderElection!.identity }, 'became leader');
         metrics.isLeader.set(1);
+        // Creates recorded by another term's plans are not ours to wait for.
+        this.issuedCreates.clear();
         // Everything may have changed while another replica led.
         for (const run of this.runs.list()) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
         for (const config of this.configs.list()) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
@@ -272,7 +281,9 @@ export class Watcher {
     }
     const tasks = selected ? observeTasks(run, objects, selected) : [];
     const now = this.clock.now();
-    const snapshot = { run, tasks, now, concurrency: this.concurrency(run) };
+    const issued = this.issuedCreates.get(key) ?? new Set<string>();
+    this.issuedCreates.set(key, issued);
+    const snapshot = { run, tasks, now, concurrency: this.concurrency(run), issuedCreates: issued };
     let plan = planRun({ ...snapshot, rejection });
     // Rendered before anything is written: a run whose task cannot be rendered ends now, with its reason.
     const rendered: KubeObject[] = [];
@@ -288,6 +299,7 @@ export class Watcher {
     const written = await this.writeStatus(key, run, plan, signal);
     for (const object of rendered) {
       const refused = await this.createTask(written, object, signal);
+      issued.add(object.metadata.name);
       if (refused) {
         const refusal = planRun({ ...snapshot, run: written, rejection: refused });
         await this.writeStatus(key, written, refusal, signal);

@@ -75,7 +75,7 @@ function queued(run: JobRunObject, start: Extract<StartDecision, { kind: 'queued
   return { status, create: [], kill: [], events, ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }) };
 }
 
-function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
+function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
   const previous = run.status ?? {};
   const template = run.spec.template;
   const runName = run.metadata.name;
@@ -111,6 +111,7 @@ function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis
     rendered: (run.spec.materialization ?? 'Rendered') === 'Rendered',
     kind,
     allowed: !finished && !killedAt && !afterKills.complete,
+    issued: issuedCreates,
   });
   const refs = creating.refs;
   const summary = summarizeRefs(refs);

@@ -38,6 +38,12 @@ export interface RunSnapshot {
   /** Only needed for Deferred runs that have not started. */
   readonly concurrency?: ConcurrencyContext;
   /**
+   * The creates this runtime has issued since it took over (names). A recorded request it did not
+   * issue (a crash or a lost Lease after the status write, before the create) is issued again at
+   * once instead of after CREATE_REISSUE_SECONDS. @default - unknown: every request waits
+   */
+  readonly issuedCreates?: ReadonlySet<string>;
+  /**
    * A task object of the run cannot be made, and retrying cannot change that (a render error, 422
    * Invalid, 403 from admission): the run ends in AdmissionError, as in Furiko. The event says
    * `eventMessage` when the message carries values (they may be option values).

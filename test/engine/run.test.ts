@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunPhase } from '../../engine/schema/index.js';
+import { planRun } from '../../engine/run/index.js';
 import { iso, makeRun, RunSim, summarizePlan, type RunOptions } from './run-sim.js';
 
 interface Step {
@@ -282,6 +283,18 @@ describe('planRun: tasks that vanish', () => {
       { at: 51, world: (s) => s.vanish('nightly-0-1'), phase: 'Failed', events: ['TaskFinished', 'Finished'] },
     ]);
     expect(sim.ref('nightly-0-1')!.status).toEqual({ state: 'Terminated', result: 'Killed', reason: 'TaskTimeout', message: 'Task ran longer than its timeout of 30s' });
+  });
+});
+
+describe('planRun: create requests the runtime never issued', () => {
+  it('a recorded request the runtime did not issue (it crashed or lost its Lease after the status write) is issued at once, without a second TaskCreated', () => {
+    const sim = scenario({ materialization: 'Deferred', template: { parallelism: { withCount: 2 } } }, [
+      { at: 0, phase: 'Pending', create: ['nightly-0-0', 'nightly-1-0'], events: ['Started', 'TaskCreated', 'TaskCreated'], requeueAt: 60 },
+    ]);
+    sim.tasks.clear();
+    const later = planRun({ ...sim.at(5).snapshot(), issuedCreates: new Set(['nightly-0-0']) });
+    expect(summarizePlan(later)).toEqual({ phase: 'Pending', create: ['nightly-1-0'], kill: [], events: [], requeueAt: 60 });
+    expect(summarizePlan(planRun({ ...sim.at(5).snapshot(), issuedCreates: new Set(['nightly-0-0', 'nightly-1-0']) }))).toMatchObject({ create: [] });
   });
 });
 
