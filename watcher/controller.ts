@@ -15,9 +15,9 @@ import type { ConcurrencyContext, RunPlan } from '../engine/run/types.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { formatFieldError } from '../engine/errors.js';
 import type { KillAction } from '../engine/executors/types.js';
-import { isAlreadyExists, isConflict, isNotFound, KubeClient, type KubeObject } from './kube/client.js';
+import { ApiError, isAlreadyExists, isConflict, isNotFound, KubeClient, type KubeObject } from './kube/client.js';
 import { Reflector } from './kube/reflector.js';
-import { ApiHealth } from './api-health.js';
+import { ApiHealth, isOutage } from './api-health.js';
 import { WriteExpectations } from './expectations.js';
 import { classifyFailure, createRejection, type Rejection } from './failures.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
@@ -152,7 +152,8 @@ export class Watcher {
   readiness(): string[] {
     const problems: string[] = [];
     if (!this.runs.synced || !this.configs.synced) problems.push('caches not synced');
-    else if (this.runs.failing || this.configs.failing || !this.health.reachable) problems.push('API server unreachable');
+    else if (!this.health.reachable) problems.push('API server unreachable');
+    else if (this.runs.failing || this.configs.failing) problems.push('watching JobRuns or JobConfigs fails; retrying');
     if (this.workers.length === 0) problems.push('no workers');
     const now = Date.now();
     const stuck = [...this.busySince.values()].filter((since) => now - since > STUCK_AFTER_MS).length;
@@ -188,7 +189,8 @@ export class Watcher {
 
   private retrying(kind: string, error: Error, delayMs: number): void {
     this.options.logger.warn({ kind, delayMs, err: error.message }, 'watch interrupted; retrying');
-    this.health.markDown();
+    // Answers about one kind (404, 403, 405) say nothing about the API server; no answer does.
+    if (!(error instanceof ApiError) || isOutage(error.status)) this.health.markDown();
   }
 
   /** The API server answers again: what waits out a backoff grown during the outage goes now. */
