@@ -154,7 +154,7 @@ export class Watcher {
     if (!this.runs.synced || !this.configs.synced) problems.push('caches not synced');
     else if (!this.health.reachable) problems.push('API server unreachable');
     else if (this.runs.failing || this.configs.failing) problems.push('watching JobRuns or JobConfigs fails; retrying');
-    if (this.workers.length === 0) problems.push('no workers');
+    else if (this.workers.length === 0) problems.push('no workers');
     const now = Date.now();
     const stuck = [...this.busySince.values()].filter((since) => now - since > STUCK_AFTER_MS).length;
     if (this.workers.length > 0 && stuck === this.workers.length) problems.push(`all ${stuck} workers busy with one reconcile for over ${STUCK_AFTER_MS / 1000}s`);
