@@ -21,6 +21,7 @@ import { ApiHealth, isOutage } from './api-health.js';
 import { WriteExpectations } from './expectations.js';
 import { classifyFailure, createRejection, type Rejection } from './failures.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { replacingPatch, StatusOwnership } from './status-owner.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { TaskCaches } from './task-caches.js';
@@ -65,6 +66,7 @@ export class Watcher {
   private readonly elector?: LeaderElector;
   private readonly health: ApiHealth;
   private readonly expectations = new WriteExpectations<RunObject>();
+  private readonly ownership = new StatusOwnership(FIELD_MANAGER);
   /** Per run, the task creates issued in this leadership term (see RunSnapshot.issuedCreates). */
   private readonly issuedCreates = new Map<string, Set<string>>();
   private workers: Promise<void>[] = [];
@@ -100,13 +102,16 @@ export class Watcher {
     this.runs.on('delete', (run) => {
       const key = runKey(run.metadata.namespace, run.metadata.name);
       this.expectations.forget(key);
+      this.ownership.forget(key);
       this.issuedCreates.delete(key);
       this.queue.add(configOf(run));
     });
     this.runs.on('update', (run, old) => {
-      // Status writes are our own; only spec, labels or deletion changes need another look at the run...
-      if (run.metadata.generation !== old.metadata.generation || run.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) {
-        this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+      const key = runKey(run.metadata.namespace, run.metadata.name);
+      // Spec, deletion and status changes need another look at the run; the watcher's own status writes do not...
+      const foreignStatus = !isDeepStrictEqual(run.status, old.status) && !this.ownership.isOwnVersion(key, run);
+      if (run.metadata.generation !== old.metadata.generation || run.metadata.deletionTimestamp !== old.metadata.deletionTimestamp || foreignStatus) {
+        this.queue.add(key);
       }
       // ...but a run that started or finished changes its config's counts.
       if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
@@ -122,6 +127,7 @@ export class Watcher {
         metrics.isLeader.set(1);
         // Creates recorded by another term's plans are not ours to wait for.
         this.issuedCreates.clear();
+        this.ownership.clear();
         // Everything may have changed while another replica led.
         for (const run of this.runs.list()) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
         for (const config of this.configs.list()) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
@@ -267,7 +273,10 @@ export class Watcher {
     }
   }
 
-  private async reconcileVersion(key: string, run: RunObject, signal: AbortSignal): Promise<Date | undefined> {
+  private async reconcileVersion(key: string, live: RunObject, signal: AbortSignal): Promise<Date | undefined> {
+    // Someone else wrote the status: plan on the watcher's own record when it has one (and write it back).
+    const foreign = this.ownership.foreign(key, live);
+    const run = foreign?.ours ? { ...live, status: foreign.ours } : live;
     const selected = runExecutor(run);
     let objects: KubeObject[] = [];
     let rejection: Rejection | undefined;
@@ -298,7 +307,12 @@ export class Watcher {
       }
       rendered.push(object!);
     }
-    const written = await this.writeStatus(key, run, plan, signal);
+    const written = await this.writeStatus(key, live, plan, signal, foreign?.ours !== undefined);
+    if (foreign) {
+      const who = foreign.managers.join(', ') || 'another writer';
+      const what = foreign.ours ? "restored the watcher's record" : 'the watcher restarted and has no record of its own to restore; it goes on from this status';
+      await this.recordEvent(run, 'Warning', 'ForeignStatusWrite', `status was written by ${who}, not the watcher; ${what}`, signal);
+    }
     for (const object of rendered) {
       const refused = await this.createTask(written, object, signal);
       issued.add(object.metadata.name);
@@ -404,16 +418,17 @@ export class Watcher {
    * Writes the planned status with the resourceVersion it was planned on (409 if the run moved on);
    * returns the run as written, which later plans read until the cache has caught up.
    */
-  private async writeStatus(key: string, run: RunObject, plan: RunPlan, signal: AbortSignal): Promise<RunObject> {
+  private async writeStatus(key: string, run: RunObject, plan: RunPlan, signal: AbortSignal, replaceForeign = false): Promise<RunObject> {
     if (isDeepStrictEqual(run.status ?? {}, plan.status)) return run;
     signal.throwIfAborted();
     const { name, namespace, resourceVersion } = run.metadata;
-    const written = await this.client.apply<RunObject>(
-      { apiVersion: GROUP_VERSION, kind: 'JobRun', metadata: { name, namespace, resourceVersion }, status: plan.status },
-      'status',
-      { signal },
-    );
+    const metadata = { name, namespace, resourceVersion };
+    // Apply keeps fields another manager owns and we do not set; a foreign write is replaced field by field.
+    const written = replaceForeign
+      ? await this.client.mergePatch<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', metadata }, { metadata: { resourceVersion }, status: replacingPatch(run.status, plan.status) }, 'status', signal)
+      : await this.client.apply<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', metadata, status: plan.status }, 'status', { signal });
     this.expectations.wrote(key, resourceVersion, written);
+    this.ownership.wrote(key, written);
     return written;
   }
 

@@ -206,4 +206,43 @@ describe('runs that cannot proceed say why', () => {
       await other.delete();
     }
   });
+
+  it('someone else writes the status (a bogus ref at attempt 40, phase Succeeded on a running run): the watcher restores its record and reports it; a restarted watcher, with no record, reports it', async () => {
+    const foreignNs = await createNamespace('tp-foreign');
+    let owner = await startWatcher({ namespace: foreignNs.name });
+    try {
+      const { config, run, tasks } = synthRun(foreignNs.name, { name: 'owned', maxAttempts: 2, task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r', {}));
+      const name = run.metadata.name;
+      await applyAsGitOps([config, run, ...tasks]);
+      await markPodRunning(client, foreignNs.name, tasks[0]!.metadata.name);
+      const before = await waitForRun(client, foreignNs.name, name, 'Running', (r) => r.status?.phase === 'Running');
+      const bogus = { ...before.status!.tasks![0]!, name: `${name}-0-40`, retryIndex: 40, uid: 'bogus' };
+      const forge = (target: JobRunObject & KubeObject) =>
+        client.mergePatch(target, { status: { phase: 'Succeeded', result: 'Success', finishTime: '2026-01-01T00:00:00Z', tasks: [...target.status!.tasks!, bogus] } }, 'status');
+      await forge(before);
+      const restored = await waitForRun(client, foreignNs.name, name, 'restored', (r) => r.status?.phase === 'Running' && r.status.tasks?.length === 1);
+      expect(restored.status!.finishTime).toBeUndefined();
+      expect(restored.status!.result).toBeUndefined();
+      expect(record(restored)).toStrictEqual(record(before));
+      const reported = (await events(client, foreignNs.name, name)).filter((e) => e.reason === 'ForeignStatusWrite');
+      expect(reported).toEqual([expect.objectContaining({ type: 'Warning', message: expect.stringContaining("taskplane-test, not the watcher; restored the watcher's record") })]);
+      // The run goes on as if nothing happened.
+      await finishPod(foreignNs.name, tasks[0]!.metadata.name, 'Succeeded');
+      await waitForRun(client, foreignNs.name, name, 'Succeeded for real', (r) => r.status?.phase === 'Succeeded' && r.status.finishTime !== '2026-01-01T00:00:00Z');
+
+      // While no watcher runs: the next one has no record of its own and can only report.
+      const { config: config2, run: run2, tasks: tasks2 } = synthRun(foreignNs.name, { name: 'orphan', task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r', {}));
+      await applyAsGitOps([config2, run2, ...tasks2]);
+      const running = await waitForRun(client, foreignNs.name, run2.metadata.name, 'Pending', (r) => r.status?.tasks?.length === 1);
+      await owner.stop();
+      await forge(running);
+      owner = await startWatcher({ namespace: foreignNs.name });
+      await waitUntil('the report', async () => (await events(client, foreignNs.name, run2.metadata.name)).some((e) => e.reason === 'ForeignStatusWrite'));
+      const orphanReports = (await events(client, foreignNs.name, run2.metadata.name)).filter((e) => e.reason === 'ForeignStatusWrite');
+      expect(orphanReports).toEqual([expect.objectContaining({ type: 'Warning', message: expect.stringContaining('taskplane-test, not the watcher; the watcher restarted and has no record') })]);
+    } finally {
+      await owner.stop();
+      await foreignNs.delete();
+    }
+  });
 });
