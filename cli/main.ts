@@ -94,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
         leaseNamespace: values['lease-namespace']!,
         leaseName: values['lease-name']!,
         identity: values.identity,
-        workers: Number(values.workers),
+        workers: values.workers!,
         logLevel: values['log-level']!,
       });
       return 0;

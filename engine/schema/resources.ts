@@ -103,6 +103,7 @@ const TaskRefSchema = StrictObject({
   apiVersion: Type.String(),
   parallelIndex: OpaqueObject('The parallel index, e.g. {"indexNumber":0}.'),
   retryIndex: Type.Integer(),
+  uid: Type.Optional(Type.String({ description: 'The task object\'s uid: another object under this name later is a stray, not this task.' })),
   creationTimestamp: Type.Optional(Timestamp('When the task object was created.')),
   runningTimestamp: Type.Optional(Timestamp('When the task started running.')),
   finishTimestamp: Type.Optional(Timestamp('When the task finished.')),
@@ -116,6 +117,18 @@ const TaskRefSchema = StrictObject({
   ),
   taskResult: Type.Optional(OpaqueObject('The parsed result payload, when the executor has one.')),
 });
+
+const StrayTaskSchema = StrictObject(
+  {
+    name: Type.String(),
+    kind: Type.String(),
+    uid: Type.String(),
+    creationTimestamp: Type.Optional(Timestamp('When the stray object was created.')),
+    state: StringEnum(TASK_STATES),
+    killRequest: Type.Optional(StrictObject({ reason: Type.String(), message: Type.String(), timestamp: Timestamp('When the watcher asked it to stop.') })),
+  },
+  { description: 'An object created under the name of a task that had already finished: stopped in place, never counted as an attempt.' },
+);
 
 const IndexStatusSchema = StrictObject({
   index: OpaqueObject('The parallel index.'),
@@ -137,6 +150,7 @@ export const JobRunStatusSchema = StrictObject({
   runningTasks: Type.Optional(Type.Integer()),
   tasks: Type.Optional(Type.Array(TaskRefSchema)),
   indexes: Type.Optional(Type.Array(IndexStatusSchema)),
+  strayTasks: Type.Optional(Type.Array(StrayTaskSchema)),
   observedGeneration: Type.Optional(Type.Integer()),
   conditions: Type.Optional(Type.Array(ConditionSchema)),
   templateHash: Type.Optional(Type.String({ description: 'Hash of spec.template when the run started; a later edit sets TemplateChanged.' })),
@@ -148,6 +162,7 @@ export type JobConfigStatus = Static<typeof JobConfigStatusSchema>;
 export type JobRunSpec = Static<typeof JobRunSpecSchema>;
 export type JobRunStatus = Static<typeof JobRunStatusSchema>;
 export type TaskRef = Static<typeof TaskRefSchema>;
+export type StrayTask = Static<typeof StrayTaskSchema>;
 
 /** The object metadata taskplane reads; the rest passes through untouched. */
 export interface ObjectMeta {

@@ -171,11 +171,16 @@ export interface StallableProxy {
   kubeConfig(kc: KubeConfig): KubeConfig;
   stall(): void;
   heal(): void;
+  /** Ends a stall delivering what waited on the open connections (packets delayed, not lost). */
+  resume(): void;
+  /** Models an API server that is down: open connections are reset, new ones refused, until `heal()`. */
+  refuse(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number): Promise<StallableProxy> {
   let stalled = false;
+  let refusing = false;
   const open = new Set<{ client: Socket; upstream?: Socket }>();
   const held: Socket[] = [];
   const connect = (client: Socket) => {
@@ -195,6 +200,7 @@ export async function startProxy(targetPort: number): Promise<StallableProxy> {
     client.resume();
   };
   const server = createNetServer({ pauseOnConnect: true }, (client) => {
+    if (refusing) return void client.resetAndDestroy();
     if (!stalled) return connect(client);
     held.push(client);
     client.on('error', () => client.destroy());
@@ -222,7 +228,27 @@ export async function startProxy(targetPort: number): Promise<StallableProxy> {
         upstream?.pause();
       }
     },
+    resume() {
+      stalled = false;
+      for (const { client, upstream } of open) {
+        if (!upstream) continue;
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+        upstream.resume();
+      }
+      for (const client of held.splice(0)) if (!client.destroyed) connect(client);
+    },
+    refuse() {
+      refusing = true;
+      for (const { client, upstream } of [...open]) {
+        client.resetAndDestroy();
+        upstream?.destroy();
+      }
+      open.clear();
+    },
     heal() {
+      refusing = false;
       stalled = false;
       for (const { client, upstream } of [...open]) {
         client.destroy();
