@@ -34,13 +34,13 @@ export class TaskplaneApp extends App {
     // construct tree plus one file, not every document of the app at once.
     const files = new Map<string, ApiObject[]>();
     for (const node of nodes) {
-      if (!(node instanceof ApiObject)) continue;
+      if (!ApiObject.isApiObject(node)) continue;
       const file = outputFile(Chart.of(node), node);
       const objects = files.get(file);
       if (objects) objects.push(node);
       else files.set(file, [node]);
     }
-    const apiObjects = nodes.filter((node): node is ApiObject => node instanceof ApiObject);
+    const apiObjects = nodes.filter((node): node is ApiObject => ApiObject.isApiObject(node));
     throwOnClashes(apiObjects, declaredIdentity);
     writeAtomically(this.outdir, files, this.outputFileExtension, (written) => {
       // A JSON patch can rename an object: then check again with what was really written.
@@ -72,14 +72,15 @@ function throwOnClashes(objects: readonly ApiObject[], identityOf: (object: ApiO
 
 function outputFile(chart: Chart, object: ApiObject): string {
   const chartName = Names.toDnsLabel(chart);
-  const config = ancestor(object, JobConfig);
+  const config = ancestor(object, JobConfig.isJobConfig);
   if (!config) return chartName;
-  const run = ancestor(object, JobRun);
+  const run = ancestor(object, JobRun.isJobRun);
   return run ? join(chartName, config.name, 'runs', run.name) : join(chartName, config.name, 'jobconfig');
 }
 
-function ancestor<T>(node: IConstruct, type: abstract new (...args: any[]) => T): T | undefined {
-  return node.node.scopes.find((scope): scope is IConstruct & T => scope instanceof type);
+/** The nearest scope that `is` recognizes (a brand check: `instanceof` fails across two copies of taskplane). */
+function ancestor<T extends IConstruct>(node: IConstruct, is: (x: unknown) => x is T): T | undefined {
+  return node.node.scopes.find(is);
 }
 
 /**
