@@ -5,7 +5,7 @@
  * must become ready and drive a run through a retry.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Duration } from 'cdk8s';
@@ -38,6 +38,7 @@ describe('the watcher image', () => {
     const manifest = JSON.parse(blob(index.manifests[0]!.digest).toString('utf8')) as { config: { digest: string }; layers: { digest: string }[] };
     config = (JSON.parse(blob(manifest.config.digest).toString('utf8')) as ImageConfig).config;
     rootfs = mkdtempSync(path.join(tmpdir(), 'taskplane-image-rootfs-'));
+    chmodSync(rootfs, 0o755); // a container's / (mkdtemp makes it 0700, which the image's user could not enter)
     for (const layer of manifest.layers) execFileSync('tar', ['-xzf', path.join(layout, 'blobs/sha256', layer.digest.replace('sha256:', '')), '-C', rootfs]);
   }, 600_000);
 
