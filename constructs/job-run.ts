@@ -1,7 +1,7 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { renderFirstAttempts } from '../engine/render.js';
-import type { JobRunObject } from '../engine/schema/resources.js';
+import type { ConcurrencyPolicy, JobRunObject } from '../engine/schema/resources.js';
 import { buildRun } from '../engine/run-object.js';
 import { addFieldValidation } from './_validation.js';
 import type { JobConfig } from './job-config.js';
@@ -36,6 +36,12 @@ export interface JobRunCommonProps {
    * @default - as soon as concurrency allows
    */
   readonly startAfter?: Date;
+  /**
+   * How this Deferred run waits for the JobConfig's other runs: 'Allow', 'Forbid' (rejected while
+   * `maxConcurrency` runs are active) or 'Enqueue' (waits its turn).
+   * @default - the JobConfig's concurrency policy
+   */
+  readonly concurrencyPolicy?: ConcurrencyPolicy;
   /**
    * Kill the run at this time: unfinished tasks are stopped in place.
    * @default - never
@@ -85,6 +91,7 @@ export class JobRun extends Construct {
         substitutions: props.substitutions,
         materialization,
         startAfter: props.startAfter?.toISOString(),
+        concurrencyPolicy: props.concurrencyPolicy,
         killTimestamp: props.killAt?.toISOString(),
         labels: config._labels,
         taskLabels: Chart.of(this).labels,
