@@ -64,11 +64,21 @@ export interface JobConfigProps<O extends OptionDefinitions> {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+const JOB_CONFIG_BRAND = Symbol.for('taskplane.JobConfig');
+
 /**
  * A job definition: its task template, parallelism, retries, timeouts, concurrency and options.
  * Runs are created with `config.run(id, {...})`.
  */
 export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
+  /**
+   * Whether `x` is a JobConfig from any copy of taskplane: an app can load two (a library of its own
+   * depending on another version), and `instanceof` is false across copies.
+   */
+  public static isJobConfig(x: unknown): x is JobConfig<any> {
+    return typeof x === 'object' && x !== null && JOB_CONFIG_BRAND in x;
+  }
+
   /** The name in the cluster. */
   public readonly name: string;
   /** The namespace, when one is known at synth time. */
@@ -82,6 +92,7 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
 
   public constructor(scope: Construct, id: string, props: JobConfigProps<O>) {
     super(scope, id);
+    Object.defineProperty(this, JOB_CONFIG_BRAND, { value: true });
     this.name = props.name ?? id;
     this.namespace = props.namespace ?? Chart.of(this).namespace;
     this._labels = { ...props.labels };

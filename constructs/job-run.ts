@@ -56,6 +56,8 @@ type OptionsProp<O extends OptionDefinitions> = [NeedsValueKeys<O>] extends [nev
 
 export type JobRunProps<O extends OptionDefinitions> = JobRunCommonProps & OptionsProp<O>;
 
+const JOB_RUN_BRAND = Symbol.for('taskplane.JobRun');
+
 /** Lets synth check variables of Deferred runs, whose UIDs only the watcher will know. */
 const UID_STAND_IN = '00000000-0000-0000-0000-000000000000';
 
@@ -65,6 +67,11 @@ const UID_STAND_IN = '00000000-0000-0000-0000-000000000000';
  * attempt of every task index.
  */
 export class JobRun extends Construct {
+  /** Whether `x` is a JobRun from any copy of taskplane (see `JobConfig.isJobConfig`). */
+  public static isJobRun(x: unknown): x is JobRun {
+    return typeof x === 'object' && x !== null && JOB_RUN_BRAND in x;
+  }
+
   public readonly name: string;
   /** The JobRun as applied to the cluster. */
   public readonly object: JobRunObject;
@@ -73,6 +80,7 @@ export class JobRun extends Construct {
 
   public constructor(config: JobConfig<any>, id: string, props: JobRunProps<OptionDefinitions>) {
     super(config, id);
+    Object.defineProperty(this, JOB_RUN_BRAND, { value: true });
     this.name = props.name ?? `${config.name}-${id}`;
     const materialization = props.materialization ?? Materialization.RENDERED;
     const { run, errors: problems } = buildRun(

@@ -109,12 +109,16 @@ export interface WatcherProcess {
   kill(): Promise<void>;
 }
 
-/** `taskplane watch` as a child process, the way it runs in a Pod. */
-export async function spawnWatcher(opts: { kubeconfig: string; namespace: string; env?: Record<string, string>; args?: string[] }): Promise<WatcherProcess> {
+/**
+ * `taskplane watch` as a child process, the way it runs in a Pod. `command` replaces
+ * `node bin/taskplane.mjs` (e.g. the image's entrypoint in its unpacked filesystem).
+ */
+export async function spawnWatcher(opts: { kubeconfig: string; namespace: string; env?: Record<string, string>; args?: string[]; command?: readonly string[] }): Promise<WatcherProcess> {
   const port = await freePort();
+  const [file, ...commandArgs] = opts.command ?? [process.execPath, 'bin/taskplane.mjs'];
   const child = spawn(
-    process.execPath,
-    ['bin/taskplane.mjs', 'watch', '--kubeconfig', opts.kubeconfig, '-n', opts.namespace, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`, '--log-level', 'debug', ...(opts.args ?? [])],
+    file!,
+    [...commandArgs, 'watch', '--kubeconfig', opts.kubeconfig, '-n', opts.namespace, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`, '--log-level', 'debug', ...(opts.args ?? [])],
     { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
