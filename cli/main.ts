@@ -47,6 +47,8 @@ watch flags:
   --identity ID                 (default hostname-pid)
   --workers N                   concurrent reconciles of different runs (default 2)
   --log-level LEVEL             (default info)
+  --task-resources LIST         kinds it may create as tasks, e.g. pods,jobs.batch,taskruns.tekton.dev
+                                (default pods,jobs.batch,workflows.argoproj.io; WatcherInstall sets it)
 
 exit codes: 0 success, 1 the cluster failed or refused, 2 the command or its input is wrong.
 `;
@@ -66,6 +68,7 @@ export async function main(argv: string[]): Promise<number> {
       identity: { type: 'string' },
       workers: { type: 'string', default: '2' },
       'log-level': { type: 'string', default: 'info' },
+      'task-resources': { type: 'string' },
       at: { type: 'string' },
       output: { type: 'string', short: 'o' },
       'all-namespaces': { type: 'boolean', short: 'A' },
@@ -96,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
         identity: values.identity,
         workers: Number(values.workers),
         logLevel: values['log-level']!,
+        taskResources: values['task-resources'],
       });
       return 0;
     case 'status':

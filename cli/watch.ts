@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { createMetrics } from '../watcher/metrics.js';
 import { startProbeServer } from '../watcher/server.js';
 import { Watcher } from '../watcher/controller.js';
-import { loadKubeConfig, type ConnectionFlags } from './kube.js';
+import { parseTaskResources } from '../engine/task-kinds.js';
+import { loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
 
 export interface WatchFlags extends ConnectionFlags {
   readonly namespace?: string;
@@ -15,9 +16,13 @@ export interface WatchFlags extends ConnectionFlags {
   readonly identity?: string;
   readonly workers: number;
   readonly logLevel: string;
+  /** `--task-resources`: comma-separated `resource.group` names. */
+  readonly taskResources?: string;
 }
 
 export async function watch(flags: WatchFlags): Promise<void> {
+  const taskResources = flags.taskResources === undefined ? undefined : parseTaskResources(flags.taskResources);
+  if (taskResources?.errors.length) throw new UsageError(`--task-resources ${flags.taskResources}: ${taskResources.errors.join('; ')}`);
   const logger = pino({ level: flags.logLevel, base: { component: 'taskplane-watcher' } });
   const metrics = createMetrics();
   const identity = flags.identity ?? `${hostname()}-${process.pid}`;
@@ -27,6 +32,7 @@ export async function watch(flags: WatchFlags): Promise<void> {
     metrics,
     namespace: flags.namespace,
     workers: flags.workers,
+    ...(taskResources && { taskResources: taskResources.resources }),
     ...(flags.leaderElect && { leaderElection: { namespace: flags.leaseNamespace, name: flags.leaseName, identity } }),
   });
   const [host, port] = splitAddress(flags.metricsAddress);

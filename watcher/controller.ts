@@ -21,6 +21,8 @@ import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { observeTasks, ownedBy, runExecutor, type TaskKind } from './tasks.js';
+import { RunAdmission } from './admission.js';
+import { BUILT_IN_TASK_RESOURCES, type TaskResource } from '../engine/task-kinds.js';
 
 export const FIELD_MANAGER = 'taskplane-watcher';
 
@@ -36,6 +38,11 @@ export interface WatcherOptions {
   readonly workers?: number;
   /** The time every run decision reads. @default systemClock - tests and the demo set their own */
   readonly clock?: Clock;
+  /**
+   * The kinds of task object the watcher may create (`--task-resources`, from WatcherInstall's executors).
+   * @default BUILT_IN_TASK_RESOURCES - Pods, Jobs and Argo Workflows; custom resources must be listed
+   */
+  readonly taskResources?: readonly TaskResource[];
 }
 
 type RunObject = JobRunObject & KubeObject;
@@ -55,6 +62,7 @@ export class Watcher {
   private workers: Promise<void>[] = [];
   private stopped = false;
   private readonly clock: Clock;
+  private readonly admission: RunAdmission;
 
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
@@ -65,6 +73,7 @@ export class Watcher {
     const scope = { namespace: options.namespace };
     this.runs = this.reflector<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', ...scope });
     this.configs = this.reflector<ConfigObject>({ apiVersion: GROUP_VERSION, kind: 'JobConfig', ...scope });
+    this.admission = new RunAdmission(this.client, (ns, name) => this.configs.get(ns, name), options.taskResources ?? BUILT_IN_TASK_RESOURCES);
     const configOf = (run: RunObject) => configKey(run.metadata.namespace, run.spec.configName);
     this.runs.on('add', (run) => {
       this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
@@ -79,7 +88,13 @@ export class Watcher {
       // ...but a run that started or finished changes its config's counts.
       if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
     });
-    this.configs.on('add', (config) => this.queue.add(configKey(config.metadata.namespace, config.metadata.name)));
+    this.configs.on('add', (config) => {
+      this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
+      // Runs held while waiting for this config (admission) may start now.
+      for (const run of this.runs.list()) {
+        if (run.metadata.namespace === config.metadata.namespace && run.spec.configName === config.metadata.name && !run.status?.startTime) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+      }
+    });
     this.configs.on('update', (config, old) => {
       if (config.metadata.generation !== old.metadata.generation) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
     });
@@ -198,11 +213,14 @@ export class Watcher {
     const [, namespace, name] = key.split('/') as [string, string, string];
     const run = this.runs.get(namespace || undefined, name);
     if (!run || run.metadata.deletionTimestamp || this.stopped) return undefined;
-    const selected = runExecutor(run);
+    const now = this.clock.now();
+    const executor = runExecutor(run);
+    // Before anything is watched or created: a refused kind is not even listed.
+    const admission = await this.admission.check(run, executor?.taskKind, now);
+    const selected = admission.rejection ? undefined : executor;
     const objects = selected ? (await this.taskReflector(selected.taskKind)).list() : [];
     const tasks = selected ? observeTasks(run, objects, selected) : [];
-    const now = this.clock.now();
-    let plan = planRun({ run, tasks, now, concurrency: this.concurrency(run) });
+    let plan = planRun({ run, tasks, now, concurrency: this.concurrency(run), ...admission });
 
     for (const create of plan.create) {
       const rejection = await this.createTask(run, create.index, create.retryIndex);

@@ -14,7 +14,7 @@ import { summarize, type IndexView } from './index-status.js';
 import { decideKills } from './kills.js';
 import { restampConditions, runConditions } from './kstatus.js';
 import { startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
-import { decideStart, type StartDecision } from './start.js';
+import { decideStart } from './start.js';
 import { mergeTaskRefs, taskKind } from './task-refs.js';
 import { templateHash } from './template-hash.js';
 import { formatTime, nextAfter, parseTime, type Millis } from './time.js';
@@ -28,9 +28,15 @@ export function planRun(snapshot: RunSnapshot): RunPlan {
   // Admission errors are final (Furiko's annotation); a finished run is a record that no edit reopens,
   // and one killed while queued never starts.
   if (previous.phase === 'AdmissionError' || (finished && !previous.startTime)) return unchanged(run);
-  if (snapshot.rejection && !finished) {
+  if (snapshot.rejection) {
+    // A finished record stays as it is, even if its kind of task is no longer allowed.
+    if (finished) return unchanged(run);
     const { reason, message } = snapshot.rejection;
     return admissionError(run, reason, message, message, now);
+  }
+  if (snapshot.hold && !previous.startTime) {
+    const { reason, message, until } = snapshot.hold;
+    return queued(run, { reason, message, until: until.getTime() }, now);
   }
   const errors = validateRun(run);
   if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);
@@ -58,7 +64,7 @@ function admissionError(run: JobRunObject, reason: string, message: string, even
   return { status: withConditions(run, { ...run.status, ...outcome }, outcome, now), create: [], kill: [], events: [{ type: 'Warning', reason, message: eventMessage }] };
 }
 
-function queued(run: JobRunObject, start: Extract<StartDecision, { kind: 'queued' }>, now: Millis): RunPlan {
+function queued(run: JobRunObject, start: { readonly reason: string; readonly message: string; readonly until?: Millis }, now: Millis): RunPlan {
   const killTimestamp = run.spec.killTimestamp;
   const killAt = killTimestamp ? parseTime(killTimestamp) : undefined;
   // Killed before it started: Furiko would show Killing for ever; nothing is left to wait for.

@@ -37,6 +37,8 @@ export interface RunSnapshot {
   readonly concurrency?: ConcurrencyContext;
   /** The API server refused a task object the run rendered (422 Invalid): the run ends in AdmissionError, as in Furiko. */
   readonly rejection?: { readonly reason: string; readonly message: string };
+  /** Not admitted yet (engine/run/admission.ts): a run that has not started waits, queued, until then. */
+  readonly hold?: { readonly reason: string; readonly message: string; readonly until: Date };
 }
 
 export interface CreateTask {
