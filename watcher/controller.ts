@@ -92,7 +92,9 @@ export class Watcher {
       this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
       // Runs held while waiting for this config (admission) may start now.
       for (const run of this.runs.list()) {
-        if (run.metadata.namespace === config.metadata.namespace && run.spec.configName === config.metadata.name && !run.status?.startTime) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+        if (run.metadata.namespace === config.metadata.namespace && run.spec.configName === config.metadata.name && run.status?.reason === 'WaitingForConfig') {
+          this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+        }
       }
     });
     this.configs.on('update', (config, old) => {
