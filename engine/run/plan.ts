@@ -28,6 +28,9 @@ export function planRun(snapshot: RunSnapshot): RunPlan {
   // Admission errors are final (Furiko's annotation); a finished run is a record that no edit reopens,
   // and one killed while queued never starts.
   if (previous.phase === 'AdmissionError' || (finished && !previous.startTime)) return unchanged(run);
+  // A spec that cannot be read is reported as such first: its admission would only say it differs from its config.
+  const errors = validateRun(run);
+  if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);
   if (snapshot.rejection) {
     // A finished record stays as it is, even if its kind of task is no longer allowed.
     if (finished) return unchanged(run);
@@ -38,8 +41,6 @@ export function planRun(snapshot: RunSnapshot): RunPlan {
     const { reason, message, until } = snapshot.hold;
     return queued(run, { reason, message, until: until.getTime() }, now);
   }
-  const errors = validateRun(run);
-  if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);
   const start = decideStart(snapshot, now);
   if (start.kind === 'rejected') return admissionError(run, start.reason, start.message, start.message, now);
   if (start.kind === 'queued') return queued(run, start, now);

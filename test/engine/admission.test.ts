@@ -139,6 +139,12 @@ describe('planRun with an admission verdict', () => {
     expect(again.events).toEqual([]);
   });
 
+  it('an unreadable spec is reported as InvalidSpec, not as a refusal (which would only say it differs from its config)', () => {
+    const broken = run({}, (r) => (r.spec.template.taskTemplate.pod.spec.restartPolicy = 'Always'));
+    const plan = planRun({ run: broken, tasks: [], now: T0, rejection: { reason: 'TemplateNotAllowed', message: 'differs' } });
+    expect(plan.status).toMatchObject({ phase: 'AdmissionError', reason: 'InvalidSpec' });
+  });
+
   it('a hold queues the run with the reason and looks again when the grace ends; a finished run stays as it was', () => {
     const plan = planRun({ run: run(), tasks: [], now: at(1), hold: { reason: 'WaitingForConfig', message: 'Waiting for JobConfig backup', until: at(30) } });
     expect(plan.status).toMatchObject({ phase: 'Queued', reason: 'WaitingForConfig', message: 'Waiting for JobConfig backup' });
