@@ -192,6 +192,18 @@ describe('with the RBAC WatcherInstall ships: a job user acting through the watc
     await waitUntil('the Pod of the admitted run', () => admin.get('v1', 'Pod', ns.name, 'later-r1-0-0'));
   });
 
+  it('no false refusal when a sync applies runs and their configs together, in either order (20 pairs, runs first in half)', async () => {
+    const PAIRS = 20;
+    const pairs = Array.from({ length: PAIRS }, (_, i) =>
+      synthRun(ns.name, { name: `pair-${i}`, task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r1', { materialization: Materialization.DEFERRED })),
+    );
+    // The cache may see a run before its config (or not yet see a config the API server has): neither may refuse it.
+    await applyAsGitOps(pairs.flatMap(({ config, run }, i) => (i % 2 === 0 ? [run, config] : [config, run])));
+    for (let i = 0; i < PAIRS; i++) await waitUntil(`the Pod of pair-${i}-r1`, () => admin.get('v1', 'Pod', ns.name, `pair-${i}-r1-0-0`), 60_000);
+    const phases = await Promise.all(pairs.map((_, i) => getRun(admin, ns.name, `pair-${i}-r1`).then((r) => r.status?.phase)));
+    expect(phases.filter((phase) => phase === 'AdmissionError')).toEqual([]);
+  });
+
   it('a kind the install was not made for (a batch Job; the install allows Pods only) is refused, and nothing is created', async () => {
     const { config, run } = synthRun(ns.name, { name: 'export', task: TaskTemplate.job({ spec: { template: { spec: { ...podTask(), restartPolicy: 'Never' } } } }) }, (c) =>
       c.run('r1', { materialization: Materialization.DEFERRED }),
