@@ -78,8 +78,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   --identity ID                 (default hostname-pid)
   --workers N                   concurrent reconciles of different runs (default 2)
   --log-level LEVEL             (default info)
+  --task-resources LIST         kinds it may create as tasks, e.g. pods,jobs.batch,taskruns.tekton.dev
+                                (default pods,jobs.batch,workflows.argoproj.io; WatcherInstall sets it)
 `,
-    flags: ['metrics-address', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'workers', 'log-level'],
+    flags: ['metrics-address', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'workers', 'log-level', 'task-resources'],
   },
   synth: {
     summary: 'cdk8s synth that keeps the output directory when the app fails, and prints only the problems',
@@ -105,6 +107,7 @@ const OPTIONS = {
   identity: { type: 'string' },
   workers: { type: 'string', default: '2' },
   'log-level': { type: 'string', default: 'info' },
+  'task-resources': { type: 'string' },
   at: { type: 'string' },
   output: { type: 'string', short: 'o' },
   'all-namespaces': { type: 'boolean', short: 'A' },
@@ -220,6 +223,7 @@ export async function main(argv: string[]): Promise<number> {
         identity: values.identity,
         workers: values.workers,
         logLevel: values['log-level'],
+        taskResources: values['task-resources'],
       });
       return 0;
     }

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { createMetrics } from '../watcher/metrics.js';
 import { startProbeServer } from '../watcher/server.js';
 import { Watcher } from '../watcher/controller.js';
+import { parseTaskResources } from '../engine/task-kinds.js';
 import { loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
 
 export interface WatchFlags extends ConnectionFlags {
@@ -17,6 +18,8 @@ export interface WatchFlags extends ConnectionFlags {
   /** A whole number of at least 1, as given. */
   readonly workers: string | number;
   readonly logLevel: string;
+  /** `--task-resources`: comma-separated `resource.group` names. */
+  readonly taskResources?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -36,12 +39,14 @@ export function parseWatchFlags(flags: WatchFlags) {
   if (!LOG_LEVELS.includes(flags.logLevel)) errors.push(`--log-level: got "${flags.logLevel}"; valid: ${LOG_LEVELS.join(', ')}`);
   if (!flags.leaseName) errors.push('--lease-name: must not be empty');
   if (!flags.leaseNamespace) errors.push('--lease-namespace: must not be empty');
+  const taskResources = flags.taskResources === undefined ? undefined : parseTaskResources(flags.taskResources);
+  if (taskResources?.errors.length) errors.push(`--task-resources: got "${flags.taskResources}": ${taskResources.errors.join('; ')}`);
   if (errors.length) throw new UsageError(errors.join('\n'));
-  return { workers, leaderElect: leaderElect === 'true', host: flags.metricsAddress.slice(0, at) || '0.0.0.0', port };
+  return { workers, leaderElect: leaderElect === 'true', host: flags.metricsAddress.slice(0, at) || '0.0.0.0', port, taskResources: taskResources?.resources };
 }
 
 export async function watch(flags: WatchFlags): Promise<void> {
-  const { workers, leaderElect, host, port } = parseWatchFlags(flags);
+  const { workers, leaderElect, host, port, taskResources } = parseWatchFlags(flags);
   const logger = pino({ level: flags.logLevel, base: { component: 'taskplane-watcher' } });
   const metrics = createMetrics();
   const identity = flags.identity ?? `${hostname()}-${process.pid}`;
@@ -51,6 +56,7 @@ export async function watch(flags: WatchFlags): Promise<void> {
     metrics,
     namespace: flags.namespace,
     workers,
+    ...(taskResources && { taskResources }),
     ...(leaderElect && { leaderElection: { namespace: flags.leaseNamespace, name: flags.leaseName, identity } }),
   });
   const server = await startProbeServer(port, host, { registry: metrics.registry, readiness: () => watcher.readiness() });

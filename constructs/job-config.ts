@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { validateJobConfig } from '../engine/config.js';
 import { nestErrors } from '../engine/errors.js';
 import { GROUP_VERSION, type JobConfigSpec } from '../engine/schema/resources.js';
+import { withTaskLabels } from '../engine/template-labels.js';
 import { addFieldValidation } from './_validation.js';
 import { Concurrency } from './concurrency.js';
 import { JobRun, type JobRunProps } from './job-run.js';
@@ -62,6 +63,14 @@ export interface JobConfigProps<O extends OptionDefinitions> {
    * @default - only taskplane's
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Let a run carry its own task template instead of this config's (same executor kind only). Whoever
+   * may create JobRuns in the namespace can then have the watcher create any task of that kind, as a
+   * Kubernetes Job creator can create any Pod (Pod Security admission is then the limit).
+   * @default false - the watcher refuses a run whose template is not this config's (AdmissionError
+   * TemplateNotAllowed), so a run author gets no more than the config grants
+   */
+  readonly allowCustomTemplates?: boolean;
 }
 
 const JOB_CONFIG_BRAND = Symbol.for('taskplane.JobConfig');
@@ -98,16 +107,18 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
     this._labels = { ...props.labels };
     const options = Object.entries(props.options ?? {}).map(([name, option]) => option._toSpec(name));
     this._spec = {
-      template: {
+      // The chart's labels go on every task; they are part of the template that runs snapshot.
+      template: withTaskLabels({
         taskTemplate: props.task._toSpec(),
         ...(props.parallelism && { parallelism: props.parallelism._toSpec() }),
         ...(props.maxAttempts !== undefined && { maxAttempts: props.maxAttempts }),
         ...(props.retryDelay && { retryDelaySeconds: props.retryDelay.toSeconds() }),
         ...(props.pendingTimeout && { taskPendingTimeoutSeconds: props.pendingTimeout.toSeconds() }),
         ...(props.taskTimeout && { taskTimeoutSeconds: props.taskTimeout.toSeconds() }),
-      },
+      }, Chart.of(this).labels),
       concurrency: (props.concurrency ?? Concurrency.allow())._toSpec(),
       ...(options.length > 0 && { options }),
+      ...(props.allowCustomTemplates && { allowCustomTemplates: true }),
     };
     const problems = [...nestErrors('spec.template.taskTemplate', props.task._problems), ...validateJobConfig(this.name, this._spec)];
     this._invalid = problems.length > 0;

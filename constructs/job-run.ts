@@ -1,4 +1,4 @@
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { renderFirstAttempts } from '../engine/render.js';
 import type { ConcurrencyPolicy, JobRunObject } from '../engine/schema/resources.js';
@@ -94,7 +94,6 @@ export class JobRun extends Construct {
         concurrencyPolicy: props.concurrencyPolicy,
         killTimestamp: props.killAt?.toISOString(),
         labels: config._labels,
-        taskLabels: Chart.of(this).labels,
       },
     );
     this.object = run;

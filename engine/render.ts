@@ -108,9 +108,10 @@ export function renderTask(run: JobRunObject, index: ParallelIndex, retryIndex: 
   const name = taskName(run.metadata.name, index, retryIndex);
   const { labels, annotations, ...otherMetadata } = manifest.metadata;
   manifest.metadata = {
+    ...otherMetadata,
+    // Last: no template can put a task into another namespace or under another name.
     name,
     ...(run.metadata.namespace && { namespace: run.metadata.namespace }),
-    ...otherMetadata,
     labels: {
       ...labels,
       [LABEL_RUN]: run.metadata.name,

@@ -7,7 +7,6 @@ import type { FieldError } from './errors.js';
 import { LABEL_CONFIG } from './labels.js';
 import { evaluateOptions } from './options/index.js';
 import { GROUP_VERSION, type ConcurrencyPolicy, type JobConfigSpec, type JobRunObject, type MaterializationMode } from './schema/resources.js';
-import type { JobTemplate } from './schema/template.js';
 import { isReservedVariable } from './substitution.js';
 
 export interface RunRequest {
@@ -23,8 +22,6 @@ export interface RunRequest {
   readonly killTimestamp?: string;
   /** Labels for the JobRun (the config's label is added). */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Labels every task of the run carries, e.g. a cdk8s chart's labels (copied into the template snapshot). */
-  readonly taskLabels?: Readonly<Record<string, string>>;
 }
 
 export interface ConfigRef {
@@ -61,7 +58,9 @@ export function buildRun(config: ConfigRef, request: RunRequest): { run: JobRunO
       type: 'Adhoc',
       ...(Object.keys(optionValues).length > 0 && { optionValues }),
       substitutions,
-      template: snapshotTemplate(config.spec.template, request.taskLabels ?? {}),
+      // The run keeps its own copy, so later edits of the JobConfig never change a started run; it is
+      // the config's exactly, which the watcher checks (engine/run/admission.ts).
+      template: structuredClone(config.spec.template),
       materialization: request.materialization ?? 'Rendered',
       ...(request.startAfter && { startAfter: request.startAfter }),
       ...(request.concurrencyPolicy && { concurrencyPolicy: request.concurrencyPolicy }),
@@ -71,20 +70,3 @@ export function buildRun(config: ConfigRef, request: RunRequest): { run: JobRunO
   return { run, errors };
 }
 
-/**
- * The run keeps its own copy of the template, so later edits of the JobConfig never change a
- * started run. Task labels go into the template so that retries carry them too.
- */
-function snapshotTemplate(template: JobTemplate, taskLabels: Readonly<Record<string, string>>): JobTemplate {
-  const copy = structuredClone(template);
-  if (Object.keys(taskLabels).length === 0) return copy;
-  const [executor] = Object.keys(copy.taskTemplate) as (keyof JobTemplate['taskTemplate'])[];
-  if (executor === 'customResource') {
-    const manifest = copy.taskTemplate.customResource!.manifest as { metadata?: { labels?: Record<string, string> } };
-    manifest.metadata = { ...manifest.metadata, labels: { ...taskLabels, ...manifest.metadata?.labels } };
-  } else if (executor) {
-    const typed = copy.taskTemplate[executor]!;
-    typed.metadata = { ...typed.metadata, labels: { ...taskLabels, ...typed.metadata?.labels } };
-  }
-  return copy;
-}

@@ -26,6 +26,8 @@ import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { TaskCaches } from './task-caches.js';
 import { observeTasks, ownedBy, runExecutor } from './tasks.js';
+import { RunAdmission } from './admission.js';
+import { BUILT_IN_TASK_RESOURCES, type TaskResource } from '../engine/task-kinds.js';
 
 export const FIELD_MANAGER = 'taskplane-watcher';
 
@@ -43,6 +45,11 @@ export interface WatcherOptions {
   readonly clock?: Clock;
   /** How long a reconcile waits for a task kind's cache to sync before the run reports it. @default 5000 */
   readonly taskCacheSyncTimeoutMs?: number;
+  /**
+   * The kinds of task object the watcher may create (`--task-resources`, from WatcherInstall's executors).
+   * @default BUILT_IN_TASK_RESOURCES - Pods, Jobs and Argo Workflows; custom resources must be listed
+   */
+  readonly taskResources?: readonly TaskResource[];
 }
 
 /** A reconcile that lost a race with another writer of the run re-reads it and plans again, this often. */
@@ -76,6 +83,7 @@ export class Watcher {
   private readonly clock: Clock;
   /** Aborted when leadership is lost: in-flight reconciles stop before their next write, and their requests are destroyed. */
   private term = new AbortController();
+  private readonly admission: RunAdmission;
 
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
@@ -94,6 +102,7 @@ export class Watcher {
     const scope = { namespace: options.namespace };
     this.runs = this.reflector<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', ...scope });
     this.configs = this.reflector<ConfigObject>({ apiVersion: GROUP_VERSION, kind: 'JobConfig', ...scope });
+    this.admission = new RunAdmission(this.client, (ns, name) => this.configs.get(ns, name), options.taskResources ?? BUILT_IN_TASK_RESOURCES);
     const configOf = (run: RunObject) => configKey(run.metadata.namespace, run.spec.configName);
     this.runs.on('add', (run) => {
       this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
@@ -116,7 +125,15 @@ export class Watcher {
       // ...but a run that started or finished changes its config's counts.
       if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
     });
-    this.configs.on('add', (config) => this.queue.add(configKey(config.metadata.namespace, config.metadata.name)));
+    this.configs.on('add', (config) => {
+      this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
+      // Runs held while waiting for this config (admission) may start now.
+      for (const run of this.runs.list()) {
+        if (run.metadata.namespace === config.metadata.namespace && run.spec.configName === config.metadata.name && run.status?.reason === 'WaitingForConfig') {
+          this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+        }
+      }
+    });
     this.configs.on('update', (config, old) => {
       if (config.metadata.generation !== old.metadata.generation) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
     });
@@ -277,9 +294,13 @@ export class Watcher {
     // Someone else wrote the status: plan on the watcher's own record when it has one (and write it back).
     const foreign = this.ownership.foreign(key, live);
     const run = foreign?.ours ? { ...live, status: foreign.ours } : live;
-    const selected = runExecutor(run);
+    const now = this.clock.now();
+    const executor = runExecutor(run);
+    // Before anything is watched or created: a refused kind is not even listed.
+    const admission = await this.admission.check(run, executor?.taskKind, now);
+    let rejection: Rejection | undefined = admission.rejection;
+    const selected = rejection ? undefined : executor;
     let objects: KubeObject[] = [];
-    let rejection: Rejection | undefined;
     // An AdmissionError is final: its tasks need not be read (their kind may be the reason).
     if (selected && run.status?.phase !== 'AdmissionError') {
       try {
@@ -291,10 +312,9 @@ export class Watcher {
       }
     }
     const tasks = selected ? observeTasks(run, objects, selected) : [];
-    const now = this.clock.now();
     const issued = this.issuedCreates.get(key) ?? new Set<string>();
     this.issuedCreates.set(key, issued);
-    const snapshot = { run, tasks, now, concurrency: this.concurrency(run), issuedCreates: issued };
+    const snapshot = { run, tasks, now, concurrency: this.concurrency(run), issuedCreates: issued, ...(admission.hold && { hold: admission.hold }) };
     let plan = planRun({ ...snapshot, rejection });
     // Rendered before anything is written: a run whose task cannot be rendered ends now, with its reason.
     const rendered: KubeObject[] = [];

@@ -14,7 +14,7 @@ import { summarize, type IndexView } from './index-status.js';
 import { decideKills } from './kills.js';
 import { restampConditions, runConditions } from './kstatus.js';
 import { startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
-import { decideStart, type StartDecision } from './start.js';
+import { decideStart } from './start.js';
 import { decideStrays } from './strays.js';
 import { mergeTaskRefs, taskKind } from './task-refs.js';
 import { templateHash } from './template-hash.js';
@@ -29,14 +29,20 @@ export function planRun(snapshot: RunSnapshot): RunPlan {
   // Admission errors are final (Furiko's annotation); a finished run is a record that no edit reopens,
   // and one killed while queued never starts.
   if (previous.phase === 'AdmissionError' || (finished && !previous.startTime)) return unchanged(run);
+  // A spec that cannot be read is reported as such first: its admission would only say it differs from its config.
+  const errors = validateRun(run);
+  if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);
   if (snapshot.rejection) {
-    // A finished run creates nothing, and without its tasks' observations nothing else can be planned.
+    // A finished record stays as it is, even if its kind of task is no longer allowed; without its
+    // tasks' observations nothing else can be planned.
     if (finished) return unchanged(run);
     const { reason, message, eventMessage } = snapshot.rejection;
     return admissionError(run, reason, message, eventMessage ?? message, now);
   }
-  const errors = validateRun(run);
-  if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);
+  if (snapshot.hold && !previous.startTime) {
+    const { reason, message, until } = snapshot.hold;
+    return queued(run, { reason, message, until: until.getTime() }, now);
+  }
   const start = decideStart(snapshot, now);
   if (start.kind === 'rejected') return admissionError(run, start.reason, start.message, start.message, now);
   if (start.kind === 'queued') return queued(run, start, now);
@@ -61,7 +67,7 @@ function admissionError(run: JobRunObject, reason: string, message: string, even
   return { status: withConditions(run, { ...run.status, ...outcome }, outcome, now), create: [], kill: [], events: [{ type: 'Warning', reason, message: eventMessage }] };
 }
 
-function queued(run: JobRunObject, start: Extract<StartDecision, { kind: 'queued' }>, now: Millis): RunPlan {
+function queued(run: JobRunObject, start: { readonly reason: string; readonly message: string; readonly until?: Millis }, now: Millis): RunPlan {
   const killTimestamp = run.spec.killTimestamp;
   const killAt = killTimestamp ? parseTime(killTimestamp) : undefined;
   // Killed before it started: Furiko would show Killing for ever; nothing is left to wait for.

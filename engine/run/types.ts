@@ -49,6 +49,8 @@ export interface RunSnapshot {
    * `eventMessage` when the message carries values (they may be option values).
    */
   readonly rejection?: { readonly reason: string; readonly message: string; readonly eventMessage?: string };
+  /** Not admitted yet (engine/run/admission.ts): a run that has not started waits, queued, until then. */
+  readonly hold?: { readonly reason: string; readonly message: string; readonly until: Date };
 }
 
 export interface CreateTask {

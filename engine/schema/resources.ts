@@ -47,6 +47,12 @@ export const JobConfigSpecSchema = StrictObject({
   concurrency: ConcurrencySpecSchema,
   schedule: Type.Optional(ScheduleSpecSchema),
   options: Type.Optional(Type.Array(OptionSpecSchema)),
+  allowCustomTemplates: Type.Optional(
+    Type.Boolean({
+      description:
+        "Let runs carry their own spec.template (same executor kind). Defaults to false: the watcher refuses a run whose template is not this config's.",
+    }),
+  ),
 });
 
 const ConditionSchema = StrictObject({
@@ -170,7 +176,7 @@ export interface ObjectMeta {
   readonly namespace?: string;
   readonly uid?: string;
   readonly generation?: number;
-  /** Set by the API server; orders queued runs. */
+  /** Set by the API server; orders queued runs and starts admission's grace for a missing JobConfig. */
   readonly creationTimestamp?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;

@@ -104,7 +104,8 @@ export class KubeClient {
     return path;
   }
 
-  private async resource(apiVersion: string, kind: string): Promise<Resource> {
+  /** The kind's plural resource name and scope (discovery, cached). */
+  async resource(apiVersion: string, kind: string): Promise<Resource> {
     let resources = this.discovery.get(apiVersion);
     if (!resources) {
       const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
