@@ -27,7 +27,7 @@ describe('typed option values in config.run()', () => {
     const run = config.run('ok', {
       options: { env: 'prod', region: 'ap-south', ticket: 'T-1', dryRun: true, tags: ['a'], at: new Date('2026-01-01T00:00:00Z') },
     });
-    expect(run.object.spec.substitutions).toMatchObject({ 'option.env': 'prod', 'option.region': 'ap-south', 'option.note': 'none', 'option.at': '2026-01-01T00:00:00Z' });
+    expect(run.object.spec.substitutions).toMatchObject({ 'option.env': 'prod', 'option.region': 'ap-south', 'option.note': 'none', 'option.at': '2026-01-01T00:00:00+00:00' });
   });
 
   it('rejects at compile time what synth would reject', () => {
