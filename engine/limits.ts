@@ -28,7 +28,8 @@ function largestValue(value: unknown, field: string): { field: string; bytes: nu
     const found = largestValue(child, path);
     if (found.bytes > biggest.bytes) biggest = found;
   }
-  // Descend while one child holds most of the size: stop at the value that makes the object too big.
-  if (biggest.bytes * 2 > best.bytes) best = biggest;
+  // Descend while one child holds a large share: stop at the value that makes the object too big,
+  // not at one of many small ones.
+  if (biggest.bytes * 3 >= best.bytes) best = biggest;
   return best;
 }
