@@ -1,9 +1,11 @@
 import { ApiObject, Chart, type Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { validateJobConfig } from '../engine/config.js';
-import { nestErrors } from '../engine/errors.js';
+import { nestErrors, type FieldError } from '../engine/errors.js';
+import { metadataErrors } from '../engine/labels.js';
+import { objectSizeError } from '../engine/limits.js';
 import { GROUP_VERSION, type JobConfigSpec } from '../engine/schema/resources.js';
-import { addFieldValidation } from './_validation.js';
+import { addFieldValidation, unwritable } from './_validation.js';
 import { Concurrency } from './concurrency.js';
 import { JobRun, type JobRunProps } from './job-run.js';
 import type { OptionDefinitions } from './option.js';
@@ -79,6 +81,8 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
   public readonly _labels: Readonly<Record<string, string>>;
   /** True when the definition has problems (reported by validation); runs then skip rendering. @internal */
   public readonly _invalid: boolean;
+  /** Problems with the definition, then run ids used twice. */
+  private readonly _problems: FieldError[] = [];
 
   public constructor(scope: Construct, id: string, props: JobConfigProps<O>) {
     super(scope, id);
@@ -98,20 +102,35 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
       concurrency: (props.concurrency ?? Concurrency.allow())._toSpec(),
       ...(options.length > 0 && { options }),
     };
-    const problems = [...nestErrors('spec.template.taskTemplate', props.task._problems), ...validateJobConfig(this.name, this._spec)];
-    this._invalid = problems.length > 0;
-    addFieldValidation(this, () => problems);
-
-    new ApiObject(this, 'Resource', {
+    const object = {
       apiVersion: GROUP_VERSION,
       kind: 'JobConfig',
       metadata: { name: this.name, namespace: this.namespace, labels: this._labels },
       spec: this._spec,
-    });
+    };
+    // cdk8s adds the chart's labels to the object, and render adds them to every task.
+    const labels = { ...Chart.of(this).labels, ...this._labels };
+    const sizeError = objectSizeError(object, 'JobConfig');
+    this._problems.push(
+      ...nestErrors('spec.template.taskTemplate', props.task._problems),
+      ...validateJobConfig(this.name, this._spec),
+      ...metadataErrors({ labels }, 'metadata'),
+      ...unwritable(this, labels, 'metadata.labels'),
+      ...unwritable(this, this._spec, 'spec'),
+      ...(sizeError ? [sizeError] : []),
+    );
+    this._invalid = this._problems.length > 0;
+    addFieldValidation(this, () => this._problems);
+    new ApiObject(this, 'Resource', object);
   }
 
   /** A run of this job. Option values are type-checked against the options' definitions. */
   public run(id: string, props: JobRunProps<O>): JobRun {
-    return new JobRun(this, id, props);
+    if (!this.node.tryFindChild(id)) return new JobRun(this, id, props);
+    // cdk8s would throw its construct-name message; report the clash with every other problem instead.
+    this._problems.push({ field: 'run', message: `run id "${id}" is used twice in this JobConfig`, value: id, valid: 'a distinct id per run, e.g. the date or a ticket number' });
+    let n = 2;
+    while (this.node.tryFindChild(`${id}~${n}`)) n++;
+    return new JobRun(this, `${id}~${n}`, { ...props, name: props.name ?? `${this.name}-${id}` });
   }
 }
