@@ -14,7 +14,8 @@ import type { TaskTemplate } from './task-template.js';
 
 export interface JobConfigProps<O extends OptionDefinitions> {
   /**
-   * The JobConfig's name, also the prefix of its runs' names.
+   * The JobConfig's name (a DNS label), also the prefix of its runs' default names `<name>-<id>`,
+   * which are at most 46 characters: over 44 characters, every run needs its own `name`.
    * @default - the construct id, unchanged (no hash suffix: the name you chose is the name in the cluster)
    */
   readonly name?: string;

@@ -20,8 +20,9 @@ export enum Materialization {
 
 export interface JobRunCommonProps {
   /**
-   * The run's name; its task objects are named `<run>-<index>-<attempt>`.
-   * @default - `<config name>-<id>`
+   * The run's name, a DNS label of at most 46 characters; its task objects are named
+   * `<run>-<index>-<attempt>`.
+   * @default - `<config name>-<id>` (so a JobConfig name over 44 characters needs an explicit run name)
    */
   readonly name?: string;
   /**
