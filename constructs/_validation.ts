@@ -38,6 +38,10 @@ export const TASKPLANE_APP = Symbol.for('taskplane.dev/TaskplaneApp');
  */
 export function unwritable(scope: Construct, value: unknown, field: string): FieldError[] {
   const errors = unwritableKeys(value, field);
-  if (!(TASKPLANE_APP in scope.node.root)) misreadStrings(value, field, errors);
-  return errors;
+  return quotesAmbiguousStrings(scope) ? errors : misreadStrings(value, field, errors);
+}
+
+/** True under a TaskplaneApp, whose writer quotes strings YAML readers disagree on. */
+export function quotesAmbiguousStrings(scope: Construct): boolean {
+  return TASKPLANE_APP in scope.node.root;
 }

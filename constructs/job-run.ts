@@ -6,7 +6,8 @@ import { MAX_RUN_NAME_LENGTH } from '../engine/names.js';
 import { renderFirstAttempts } from '../engine/render.js';
 import type { JobRunObject } from '../engine/schema/resources.js';
 import { buildRun } from '../engine/run-object.js';
-import { addFieldValidation, unwritable } from './_validation.js';
+import { addFieldValidation, quotesAmbiguousStrings, unwritable } from './_validation.js';
+import { misreadStrings } from './_yaml.js';
 import type { JobConfig } from './job-config.js';
 import type { NeedsValueKeys, OptionDefinitions, OptionValues } from './option.js';
 
@@ -115,7 +116,14 @@ export class JobRun extends Construct {
     const repeated = (e: FieldError) => (e.message.startsWith('unknown variable') && declared.has(e.value as string)) || (defaultNameTooLong && e.field === 'metadata.name');
     problems.push(...rendered.errors.filter((e) => !repeated(e)));
     const tasks = materialization === Materialization.RENDERED ? rendered.tasks : [];
-    for (const task of tasks) new ApiObject(this, task.name, task.manifest);
+    // The template's keys and strings were checked with the JobConfig; substituted values were not.
+    const [executor] = Object.keys(run.spec.template.taskTemplate);
+    const taskField = `spec.template.taskTemplate.${executor === 'customResource' ? 'customResource.manifest' : executor}`;
+    const checkStrings = !quotesAmbiguousStrings(this);
+    for (const task of tasks) {
+      new ApiObject(this, task.name, task.manifest);
+      if (checkStrings) misreadStrings(task.manifest, taskField, problems);
+    }
     this.taskNames = tasks.map((t) => t.name);
     addFieldValidation(this, () => problems);
   }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import {
   CustomResourceManifest,
@@ -312,6 +312,13 @@ describe('under a plain cdk8s App (what `cdk8s init` generates), taskplane still
     expect(synthMessage(app)).toContain('[jobs/nightly/r1] spec.substitutions["option.ticket"]: cdk8s writes this string unquoted, and YAML readers disagree on it');
   });
 
+  it('so is one that only substitution forms, in the task that holds it', () => {
+    const { app, chart } = plainApp();
+    const task = TaskTemplate.pod({ spec: { containers: [{ ...container, args: ['${option.ticket}${option.replicas}'] }] } });
+    config(chart, { options, task }).run('r1', { options: { ticket: '0', replicas: 'o17' } });
+    expect(synthMessage(app)).toContain('[jobs/nightly/r1] spec.template.taskTemplate.pod.spec.containers[0].args[0]: cdk8s writes this string unquoted');
+  });
+
   it('TaskplaneApp writes such a string quoted instead', () => {
     const { app, chart, outdir } = appWithPreviousOutput();
     config(chart, { options }).run('r1', { options: { ticket: '0o17' } });
@@ -322,18 +329,28 @@ describe('under a plain cdk8s App (what `cdk8s init` generates), taskplane still
   });
 });
 
-describe('TaskplaneApp: an object defined twice outside any run', () => {
-  it('says to define it once, not to rename a run', () => {
+describe('objects defined twice outside any run', () => {
+  it.each([['TaskplaneApp', () => new TaskplaneApp({ outdir: tempOutdir() })], ['a plain cdk8s App', () => new App({ outdir: tempOutdir() })]])(
+    'CRDs twice under %s: define them once, not rename a run',
+    (_name, makeApp) => {
+      const app = makeApp();
+      new TaskplaneCrds(new Chart(app, 'a'), 'crds');
+      new TaskplaneCrds(new Chart(app, 'b'), 'crds');
+      expect(() => app.synth()).toThrow('[b/crds] the taskplane CRDs are already defined by a/crds; define them once per app');
+      expect(readTree(app.outdir).size).toBe(0);
+    },
+  );
+
+  it('TaskplaneApp: any other object twice says to define it once, not to rename a run', () => {
     const { app, outdir } = appWithPreviousOutput();
-    new TaskplaneCrds(new Chart(app, 'a'), 'crds');
-    new TaskplaneCrds(new Chart(app, 'b'), 'crds');
+    for (const chart of ['a', 'b']) new ApiObject(new Chart(app, chart), 'config', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shared', namespace: 'batch' } });
     let message = '';
     try {
       app.synth();
     } catch (error) {
       message = (error as Error).message;
     }
-    expect(message).toContain('[b/crds/JobConfig] apiextensions.k8s.io/v1/CustomResourceDefinition /jobconfigs.taskplane.dev is also produced by a/crds/JobConfig; define it once');
+    expect(message).toContain('[b/config] v1/ConfigMap batch/shared is also produced by a/config; define it once');
     expect(message).not.toContain('give one of the runs');
     expect([...readTree(outdir).keys()]).toEqual(['jobs/previous.k8s.yaml']);
   });
