@@ -111,9 +111,11 @@ export class JobRun extends Construct {
     const rendered = config._invalid
       ? { tasks: [], errors: [] }
       : renderFirstAttempts(this.object, materialization === Materialization.DEFERRED ? { jobUid: UID_STAND_IN, jobConfigUid: UID_STAND_IN } : {});
-    // An option whose value failed is absent from the substitutions; its error is already reported.
-    const declared = new Set((config._spec.options ?? []).map((option) => `\${option.${option.name}}`));
-    const repeated = (e: FieldError) => (e.message.startsWith('unknown variable') && declared.has(e.value as string)) || (defaultNameTooLong && e.field === 'metadata.name');
+    // An option whose value failed is absent from the substitutions: its uses would only repeat its error.
+    const failedOptions = new Set(
+      (config._spec.options ?? []).filter((option) => !Object.hasOwn(run.spec.substitutions, `option.${option.name}`)).map((option) => `\${option.${option.name}}`),
+    );
+    const repeated = (e: FieldError) => failedOptions.has(e.value as string) || (defaultNameTooLong && e.field === 'metadata.name');
     problems.push(...rendered.errors.filter((e) => !repeated(e)));
     const tasks = materialization === Materialization.RENDERED ? rendered.tasks : [];
     // The template's keys and strings were checked with the JobConfig; substituted values were not.
