@@ -129,7 +129,7 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
   public run(id: string, props: JobRunProps<O>): JobRun {
     if (!this.node.tryFindChild(id)) return new JobRun(this, id, props);
     // cdk8s would throw its construct-name message; report the clash with every other problem instead.
-    this._problems.push({ field: 'run', message: `run id "${id}" is used twice in this JobConfig`, value: id, valid: 'a distinct id per run, e.g. the date or a ticket number' });
+    this._problems.push({ field: 'run', message: `run id "${id}" is already taken in this JobConfig`, value: id, valid: 'a distinct id per run (not "Resource"), e.g. the date or a ticket number' });
     let n = 2;
     while (this.node.tryFindChild(`${id}~${n}`)) n++;
     return new JobRun(this, `${id}~${n}`, { ...props, name: props.name ?? `${this.name}-${id}` });

@@ -303,7 +303,7 @@ describe('under a plain cdk8s App (what `cdk8s init` generates), taskplane still
     nightly.run('r1', { options: { ticket: 'T-2' } });
     nightly.run('r2', { options: { ticket: 42 } as any });
     const message = synthMessage(app);
-    expect(message).toContain('[jobs/nightly] run: run id "r1" is used twice in this JobConfig (got "r1"); valid: a distinct id per run');
+    expect(message).toContain('[jobs/nightly] run: run id "r1" is already taken in this JobConfig (got "r1"); valid: a distinct id per run');
     expect(message).toContain('[jobs/nightly/r2] spec.optionValues.ticket: expected string, got number');
     expect(message).not.toContain('There is already a Construct');
   });
