@@ -4,6 +4,7 @@ import { validateJobConfig } from '../engine/config.js';
 import { nestErrors, type FieldError } from '../engine/errors.js';
 import { metadataErrors } from '../engine/labels.js';
 import { objectSizeError } from '../engine/limits.js';
+import { DNS_LABEL_PATTERN } from '../engine/names.js';
 import { GROUP_VERSION, type JobConfigSpec } from '../engine/schema/resources.js';
 import { addFieldValidation, unwritable } from './_validation.js';
 import { Concurrency } from './concurrency.js';
@@ -67,6 +68,12 @@ export interface JobConfigProps<O extends OptionDefinitions> {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/** A namespace is a DNS label; the JobConfig, its runs and their tasks all live in it. */
+function namespaceErrors(namespace: string | undefined): FieldError[] {
+  if (namespace === undefined || (namespace.length <= 63 && DNS_LABEL_PATTERN.test(namespace))) return [];
+  return [{ field: 'metadata.namespace', message: 'is not a valid namespace name', value: namespace, valid: 'a DNS label: lowercase letters, digits and "-", at most 63 characters' }];
+}
+
 /**
  * A job definition: its task template, parallelism, retries, timeouts, concurrency and options.
  * Runs are created with `config.run(id, {...})`.
@@ -116,6 +123,7 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
       ...nestErrors('spec.template.taskTemplate', props.task._problems),
       ...validateJobConfig(this.name, this._spec),
       ...metadataErrors({ labels }, 'metadata'),
+      ...namespaceErrors(this.namespace),
       ...unwritable(this, labels, 'metadata.labels'),
       ...unwritable(this, this._spec, 'spec'),
       ...(sizeError ? [sizeError] : []),

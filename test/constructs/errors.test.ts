@@ -156,6 +156,11 @@ describe('bad input stops synth with every problem at once, and writes nothing',
       ['[jobs/nightly] metadata.labels.team: label value has characters that are not allowed (got "data science")'],
     ],
     [
+      'a namespace the API server refuses',
+      (chart) => config(chart, { namespace: 'Batch_Jobs' }),
+      ['[jobs/nightly] metadata.namespace: is not a valid namespace name (got "Batch_Jobs")'],
+    ],
+    [
       'a JobRun over 1 MiB',
       (chart) => config(chart, { options }).run('r1', { options: { ticket: 'T-1', replicas: 'x'.repeat(1_100_000) } }),
       ['[jobs/nightly/r1] spec.substitutions["option.replicas"]: the JobRun is 110', 'at most 1048576 bytes (1 MiB) per object'],
