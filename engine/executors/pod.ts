@@ -22,7 +22,12 @@ type Container = { name?: unknown; image?: unknown; env?: unknown; volumeMounts?
  * Shared by Pods and the pod template of Jobs.
  */
 export function validatePodSpec(spec: Record<string, unknown>, field: string, rendered = false): FieldError[] {
-  const pending = (value: unknown) => !rendered && typeof value === 'string' && value.includes('${');
+  const check: ContainerCheck = {
+    rendered,
+    pending: (value) => !rendered && typeof value === 'string' && value.includes('${'),
+    volumes: new Set(listOf(spec.volumes).map((v) => (v as { name?: unknown }).name)),
+    names: new Map(),
+  };
   const errors: FieldError[] = [];
   if (!rendered && spec.restartPolicy === 'Always') {
     errors.push({ field: `${field}.restartPolicy`, message: 'a task must run to completion', value: 'Always', valid: 'Never (default) or OnFailure' });
@@ -33,44 +38,57 @@ export function validatePodSpec(spec: Record<string, unknown>, field: string, re
   if (!rendered && Array.isArray(spec.ephemeralContainers) && spec.ephemeralContainers.length > 0) {
     errors.push({ field: `${field}.ephemeralContainers`, message: 'cannot be set when a Pod is created', valid: 'containers or initContainers' });
   }
-  const volumes = new Set(listOf(spec.volumes).map((v) => (v as { name?: unknown }).name));
-  const names = new Map<unknown, string>();
   for (const list of ['initContainers', 'containers'] as const) {
-    listOf(spec[list]).forEach((item, i) => {
-      const container = item as Container;
-      const path = `${field}.${list}[${i}]`;
-      const { name, image } = container;
-      if (typeof name !== 'string' || name === '') {
-        if (!rendered) errors.push({ field: `${path}.name`, message: 'a container needs a name', value: name, valid: 'a DNS label, e.g. "main"' });
-      } else if (!pending(name)) {
-        if (name.length > 63 || !DNS_LABEL_PATTERN.test(name)) {
-          errors.push({ field: `${path}.name`, message: 'container name is not a DNS label', value: name, valid: 'lowercase letters, digits and "-", at most 63 characters' });
-        }
-        const first = names.get(name);
-        if (first) errors.push({ field: `${path}.name`, message: `duplicate container name, also used by ${first}`, value: name, valid: 'a name unique among containers and initContainers' });
-        else names.set(name, `${list}[${i}]`);
-      }
-      if (typeof image !== 'string' || image === '') {
-        if (!rendered || typeof image === 'string') {
-          errors.push({ field: `${path}.image`, message: rendered ? 'image is empty after substitution' : 'a container needs an image', value: image, valid: 'an image reference, e.g. "busybox:1.36"' });
-        }
-      } else if (!pending(image) && image.trim() !== image) {
-        errors.push({ field: `${path}.image`, message: 'image has leading or trailing white space', value: image, valid: JSON.stringify(image.trim()) });
-      }
-      listOf(container.env).forEach((variable, j) => {
-        const envName = (variable as { name?: unknown }).name;
-        if (!rendered && (typeof envName !== 'string' || envName === '')) {
-          errors.push({ field: `${path}.env[${j}].name`, message: 'an environment variable needs a name', value: envName });
-        }
-      });
-      listOf(container.volumeMounts).forEach((mount, j) => {
-        const volume = (mount as { name?: unknown }).name;
-        if (!pending(volume) && ![...volumes].some(pending) && !volumes.has(volume)) {
-          errors.push({ field: `${path}.volumeMounts[${j}].name`, message: 'mounts a volume the Pod does not declare', value: volume, valid: volumes.size ? `one of spec.volumes: ${[...volumes].join(', ')}` : 'a name declared in spec.volumes' });
-        }
-      });
-    });
+    listOf(spec[list]).forEach((container, i) => errors.push(...containerErrors(container as Container, `${list}[${i}]`, field, check)));
   }
+  return errors;
+}
+
+interface ContainerCheck {
+  readonly rendered: boolean;
+  /** True for a template string that substitution has yet to fill. */
+  readonly pending: (value: unknown) => boolean;
+  readonly volumes: ReadonlySet<unknown>;
+  /** Container names seen so far, with where. */
+  readonly names: Map<unknown, string>;
+}
+
+function containerErrors(container: Container, at: string, field: string, check: ContainerCheck): FieldError[] {
+  const { rendered, pending, volumes, names } = check;
+  const path = `${field}.${at}`;
+  const errors: FieldError[] = [];
+  const { name, image } = container;
+  if (typeof name !== 'string' || name === '') {
+    if (!rendered) errors.push({ field: `${path}.name`, message: 'a container needs a name', value: name, valid: 'a DNS label, e.g. "main"' });
+  } else if (!pending(name)) {
+    if (name.length > 63 || !DNS_LABEL_PATTERN.test(name)) {
+      errors.push({ field: `${path}.name`, message: 'container name is not a DNS label', value: name, valid: 'lowercase letters, digits and "-", at most 63 characters' });
+    }
+    const first = names.get(name);
+    if (first) errors.push({ field: `${path}.name`, message: `duplicate container name, also used by ${first}`, value: name, valid: 'a name unique among containers and initContainers' });
+    else names.set(name, at);
+  }
+  if (typeof image !== 'string' || image === '') {
+    // A missing image is the template's problem, reported before rendering.
+    if (!rendered || typeof image === 'string') {
+      errors.push({ field: `${path}.image`, message: rendered ? 'image is empty after substitution' : 'a container needs an image', value: image, valid: 'an image reference, e.g. "busybox:1.36"' });
+    }
+  } else if (!pending(image) && image.trim() !== image) {
+    errors.push({ field: `${path}.image`, message: 'image has leading or trailing white space', value: image, valid: JSON.stringify(image.trim()) });
+  }
+  listOf(container.env).forEach((variable, j) => {
+    const envName = (variable as { name?: unknown }).name;
+    if (!rendered && (typeof envName !== 'string' || envName === '')) {
+      errors.push({ field: `${path}.env[${j}].name`, message: 'an environment variable needs a name', value: envName });
+    }
+  });
+  listOf(container.volumeMounts).forEach((mount, j) => {
+    const volume = (mount as { name?: unknown }).name;
+    if (!pending(volume) && ![...volumes].some(pending) && !volumes.has(volume)) {
+      const valid = volumes.size ? `one of spec.volumes: ${[...volumes].join(', ')}` : 'a name declared in spec.volumes';
+      errors.push({ field: `${path}.volumeMounts[${j}].name`, message: 'mounts a volume the Pod does not declare', value: volume, valid });
+    }
+  });
   return errors;
 }
 
