@@ -12,7 +12,10 @@ export function addFieldValidation(scope: Construct, errors: () => readonly Fiel
  * `constructor` key and silently drops `__proto__`. (Other names of Object.prototype, such as
  * `toString`, are written like any key.)
  */
-const UNWRITABLE_KEYS = new Set(['constructor', '__proto__']);
+const UNWRITABLE_KEYS = new Map([
+  ['constructor', 'its serializer crashes on it'],
+  ['__proto__', 'its serializer drops it'],
+]);
 
 /** Every key of `value` (a JSON tree handed to an ApiObject) that cdk8s would crash on or drop. */
 export function unwritableKeys(value: unknown, field: string, errors: FieldError[] = []): FieldError[] {
@@ -20,9 +23,8 @@ export function unwritableKeys(value: unknown, field: string, errors: FieldError
   else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
       const path = childField(field, key);
-      if (UNWRITABLE_KEYS.has(key)) {
-        errors.push({ field: path, message: `cdk8s cannot write a key named "${key}" (it crashes on "constructor" and drops "__proto__")`, value: key, valid: 'another name' });
-      }
+      const why = UNWRITABLE_KEYS.get(key);
+      if (why) errors.push({ field: path, message: `cdk8s cannot write a key named "${key}": ${why}`, value: key, valid: 'another name' });
       unwritableKeys(item, path, errors);
     }
   }
