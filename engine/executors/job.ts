@@ -6,7 +6,7 @@ import type { FieldError } from '../errors.js';
 import { objectFrom } from './_metadata.js';
 import { deadlinePatch, findCondition, unlessDeleting, unlessFinished, type Condition } from './_observe.js';
 import { metadataErrors, type TemplateMetadata } from '../labels.js';
-import { validatePodSpec, type PodTaskTemplate } from './pod.js';
+import { numberErrors, validatePodSpec, type PodTaskTemplate } from './pod.js';
 import type { Executor, LiveTask, TaskObservation } from './types.js';
 
 export type JobTaskTemplate = PodTaskTemplate;
@@ -59,7 +59,10 @@ export const jobExecutor: Executor<JobTaskTemplate> = {
   validate(template, field): FieldError[] {
     const podSpec = podTemplateSpec(template.spec);
     if (!podSpec) return [{ field: `${field}.spec.template.spec`, message: 'the Job needs a pod template' }];
-    return validatePodSpec(podSpec, `${field}.spec.template.spec`);
+    return [
+      ...numberErrors(template.spec, `${field}.spec`, { backoffLimit: 0, parallelism: 0, completions: 0, activeDeadlineSeconds: 1, ttlSecondsAfterFinished: 0 }),
+      ...validatePodSpec(podSpec, `${field}.spec.template.spec`),
+    ];
   },
   validateRendered(manifest, field) {
     const template = (manifest.spec as { template?: { metadata?: TemplateMetadata; spec?: Record<string, unknown> } }).template;

@@ -41,7 +41,17 @@ export function validatePodSpec(spec: Record<string, unknown>, field: string, re
   for (const list of ['initContainers', 'containers'] as const) {
     listOf(spec[list]).forEach((container, i) => errors.push(...containerErrors(container as Container, `${list}[${i}]`, field, check)));
   }
+  if (!rendered) errors.push(...numberErrors(spec, field, { activeDeadlineSeconds: 1, terminationGracePeriodSeconds: 0 }));
   return errors;
+}
+
+/** Integer fields the API server bounds below, by their minimum (TypeScript types them as any number). */
+export function numberErrors(spec: Record<string, unknown>, field: string, minimums: Readonly<Record<string, number>>): FieldError[] {
+  return Object.entries(minimums).flatMap(([key, minimum]) => {
+    const value = spec[key];
+    if (value === undefined || (Number.isInteger(value) && (value as number) >= minimum)) return [];
+    return [{ field: `${field}.${key}`, message: 'is out of range', value, valid: `an integer >= ${minimum}` }];
+  });
 }
 
 interface ContainerCheck {

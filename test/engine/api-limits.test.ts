@@ -46,6 +46,16 @@ describe('PodSpec rules of the API server, on the template', () => {
       [{ field: `${T}.pod.spec.containers[0].volumeMounts[0].name`, message: 'mounts a volume the Pod does not declare' }],
     ],
     ['ephemeral containers', pod({ containers: [main], ephemeralContainers: [{ name: 'debug', image: 'busybox' }] }), [{ field: `${T}.pod.spec.ephemeralContainers`, message: 'cannot be set when a Pod is created' }]],
+    ['a Pod deadline of 0 seconds', pod({ containers: [main], activeDeadlineSeconds: 0 }), [{ field: `${T}.pod.spec.activeDeadlineSeconds`, message: 'is out of range' }]],
+    ['a negative grace period', pod({ containers: [main], terminationGracePeriodSeconds: -1 }), [{ field: `${T}.pod.spec.terminationGracePeriodSeconds`, message: 'is out of range' }]],
+    [
+      'negative and fractional Job counts',
+      { job: { spec: { backoffLimit: -1, parallelism: 1.5, completions: 1, template: { spec: { containers: [main] } } } } },
+      [
+        { field: `${T}.job.spec.backoffLimit`, message: 'is out of range' },
+        { field: `${T}.job.spec.parallelism`, message: 'is out of range' },
+      ],
+    ],
   ])('rejects %s', (_, taskTemplate, expected) => {
     expect(fieldsAndMessages(validateRun(run(taskTemplate)))).toEqual(expected);
   });
