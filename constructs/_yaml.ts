@@ -1,4 +1,5 @@
-import { Document, visit, type Scalar } from 'yaml';
+import { Document, stringify, type CreateNodeOptions, type DocumentOptions, type Scalar, type SchemaOptions, type ToStringOptions } from 'yaml';
+import { stringifyString, stringTag, type StringifyContext } from 'yaml/util';
 import { childField, type FieldError } from '../engine/errors.js';
 
 /**
@@ -20,25 +21,36 @@ const MERGE_TAG = 'tag:yaml.org,2002:merge';
 
 const resolvesIn = (tags: readonly Resolver[], text: string) => tags.some((tag) => tag.test!.test(text));
 
+/** Every non-string resolver of either version matches only text starting like this (or empty). */
+const MAYBE_RESOLVED = /^(?:$|[-+.~<0-9NnYyTtFfOo])/;
+
 /** True when a plain `text` would not read back as this string under YAML 1.1 or 1.2. */
 export function needsQuotes(text: string): boolean {
-  return resolvesIn(YAML_1_1, text) || resolvesIn(YAML_1_2, text);
+  return MAYBE_RESOLVED.test(text) && (resolvesIn(YAML_1_1, text) || resolvesIn(YAML_1_2, text));
 }
 
-/** The documents as YAML (cdk8s's settings: YAML 1.1, no line folding), ambiguous strings quoted. */
+/**
+ * The default string tag, written double-quoted: listed first, it claims exactly the strings that
+ * need quotes (the writer asks each tag's `identify` in order).
+ */
+const quotedString = {
+  ...stringTag,
+  identify: (value: unknown) => typeof value === 'string' && needsQuotes(value),
+  stringify: (item: Scalar, ctx: StringifyContext) => stringifyString({ value: String(item.value), type: 'QUOTE_DOUBLE' }, ctx),
+};
+
+const OPTIONS: DocumentOptions & SchemaOptions & CreateNodeOptions & ToStringOptions = {
+  // cdk8s's settings: YAML 1.1, no line folding.
+  version: '1.1',
+  keepUndefined: true,
+  lineWidth: 0,
+  // Without the merge tag, which writes a `<<` key plain whatever the other tags say.
+  customTags: (tags) => [quotedString, ...tags.filter((tag) => typeof tag === 'string' || tag.tag !== MERGE_TAG)],
+};
+
+/** The documents as YAML, as cdk8s writes them but with ambiguous strings quoted. */
 export function stringifyDocuments(documents: readonly unknown[]): string {
-  return documents
-    .map((json) => {
-      // Without the merge tag, which would write a `<<` key plain whatever the node's type says.
-      const document = new Document(json, { version: '1.1', keepUndefined: true, customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || tag.tag !== MERGE_TAG) });
-      visit(document, {
-        Scalar(_key, node: Scalar) {
-          if (typeof node.value === 'string' && needsQuotes(node.value)) node.type = 'QUOTE_DOUBLE';
-        },
-      });
-      return document.toString({ lineWidth: 0 });
-    })
-    .join('---\n');
+  return documents.map((json) => stringify(json, OPTIONS)).join('---\n');
 }
 
 /**
