@@ -4,7 +4,7 @@ import { childField, type FieldError } from '../engine/errors.js';
 import { objectSizeError } from '../engine/limits.js';
 import { MAX_RUN_NAME_LENGTH } from '../engine/names.js';
 import { renderFirstAttempts } from '../engine/render.js';
-import type { JobRunObject } from '../engine/schema/resources.js';
+import type { ConcurrencyPolicy, JobRunObject } from '../engine/schema/resources.js';
 import { buildRun } from '../engine/run-object.js';
 import { addFieldValidation, quotesAmbiguousStrings, unwritable } from './_validation.js';
 import { misreadStrings } from './_yaml.js';
@@ -41,6 +41,12 @@ export interface JobRunCommonProps {
    * @default - as soon as concurrency allows
    */
   readonly startAfter?: Date;
+  /**
+   * How this Deferred run waits for the JobConfig's other runs: 'Allow', 'Forbid' (rejected while
+   * `maxConcurrency` runs are active) or 'Enqueue' (waits its turn).
+   * @default - the JobConfig's concurrency policy
+   */
+  readonly concurrencyPolicy?: ConcurrencyPolicy;
   /**
    * Kill the run at this time: unfinished tasks are stopped in place.
    * @default - never
@@ -83,6 +89,7 @@ export class JobRun extends Construct {
         substitutions: props.substitutions,
         materialization,
         startAfter: timestamp(props.startAfter, 'spec.startAfter', problems),
+        concurrencyPolicy: props.concurrencyPolicy,
         killTimestamp: timestamp(props.killAt, 'spec.killTimestamp', problems),
         labels: config._labels,
         taskLabels: Chart.of(this).labels,

@@ -4,7 +4,7 @@
  */
 import { compact } from './run/compact.js';
 import { stampConditions } from './run/kstatus.js';
-import { TERMINAL_PHASES } from './run/phase.js';
+import { isActiveRun, isWaitingRun } from './run/concurrency.js';
 import type { JobConfigObject, JobConfigStatus, JobRunObject } from './schema/resources.js';
 
 type RunReference = NonNullable<JobConfigStatus['activeRuns']>[number];
@@ -13,9 +13,8 @@ export function jobConfigStatus(config: JobConfigObject, runs: readonly JobRunOb
   const mine = runs
     .filter((run) => run.spec.configName === config.metadata.name && run.metadata.namespace === config.metadata.namespace)
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  const unfinished = mine.filter((run) => !TERMINAL_PHASES.has(run.status?.phase));
-  const active = unfinished.filter((run) => run.status?.startTime);
-  const queued = unfinished.filter((run) => !run.status?.startTime);
+  const active = mine.filter(isActiveRun);
+  const queued = mine.filter(isWaitingRun);
   const starts = mine.map((run) => run.status?.startTime).filter((t): t is string => Boolean(t)).sort();
   const cron = config.spec.schedule?.cron;
   // Furiko's order: executing beats queued beats the schedule's state.

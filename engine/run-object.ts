@@ -6,7 +6,7 @@
 import { childField, type FieldError } from './errors.js';
 import { LABEL_CONFIG } from './labels.js';
 import { evaluateOptions } from './options/index.js';
-import { GROUP_VERSION, type JobConfigSpec, type JobRunObject, type MaterializationMode } from './schema/resources.js';
+import { GROUP_VERSION, type ConcurrencyPolicy, type JobConfigSpec, type JobRunObject, type MaterializationMode } from './schema/resources.js';
 import type { JobTemplate } from './schema/template.js';
 import { isReservedVariable } from './substitution.js';
 
@@ -18,6 +18,8 @@ export interface RunRequest {
   readonly substitutions?: Readonly<Record<string, string>>;
   readonly materialization?: MaterializationMode;
   readonly startAfter?: string;
+  /** Overrides the JobConfig's concurrency policy for this (Deferred) run, as Furiko's `startPolicy` does. */
+  readonly concurrencyPolicy?: ConcurrencyPolicy;
   readonly killTimestamp?: string;
   /** Labels for the JobRun (the config's label is added). */
   readonly labels?: Readonly<Record<string, string>>;
@@ -64,6 +66,7 @@ export function buildRun(config: ConfigRef, request: RunRequest): { run: JobRunO
       template: snapshotTemplate(config.spec.template, request.taskLabels ?? {}),
       materialization: request.materialization ?? 'Rendered',
       ...(request.startAfter && { startAfter: request.startAfter }),
+      ...(request.concurrencyPolicy && { concurrencyPolicy: request.concurrencyPolicy }),
       ...(request.killTimestamp && { killTimestamp: request.killTimestamp }),
     },
   };

@@ -6,10 +6,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { systemClock, type Clock } from './clock.js';
 import { LABEL_RUN } from '../engine/labels.js';
 import { renderTask } from '../engine/render.js';
 import { jobConfigStatus } from '../engine/config-status.js';
-import { planRun, TERMINAL_PHASES } from '../engine/run/index.js';
+import { concurrencyContext, planRun, TERMINAL_PHASES } from '../engine/run/index.js';
 import type { ConcurrencyContext, RunPlan, RunSnapshot } from '../engine/run/types.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { formatFieldError } from '../engine/errors.js';
@@ -33,6 +34,8 @@ export interface WatcherOptions {
   readonly leaderElection?: LeaderElectionOptions;
   /** Concurrent reconciles (of different runs). @default 2 */
   readonly workers?: number;
+  /** The time every run decision reads. @default systemClock - tests and the demo set their own */
+  readonly clock?: Clock;
 }
 
 type RunObject = JobRunObject & KubeObject;
@@ -51,9 +54,11 @@ export class Watcher {
   private readonly elector?: LeaderElector;
   private workers: Promise<void>[] = [];
   private stopped = false;
+  private readonly clock: Clock;
 
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
+    this.clock = options.clock ?? systemClock;
     this.client = new KubeClient(options.kubeConfig, FIELD_MANAGER, (verb, resource, status) =>
       metrics.apiRequests.inc({ verb, resource, code: String(status) }),
     );
@@ -164,7 +169,7 @@ export class Watcher {
       try {
         const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key) : await this.reconcile(key);
         this.queue.forget(key);
-        if (requeueAt) this.queue.addAfter(key, requeueAt.getTime() - Date.now());
+        if (requeueAt) this.queue.addAfter(key, requeueAt.getTime() - this.clock.now().getTime());
         this.options.metrics.reconciles.inc({ outcome: 'success' });
       } catch (error) {
         const delayMs = this.queue.addRateLimited(key);
@@ -182,7 +187,7 @@ export class Watcher {
     const [, namespace, name] = key.split('/') as [string, string, string];
     const config = this.configs.get(namespace || undefined, name);
     if (!config || config.metadata.deletionTimestamp || this.stopped) return undefined;
-    const status = jobConfigStatus(config, this.runs.list(), new Date());
+    const status = jobConfigStatus(config, this.runs.list(), this.clock.now());
     if (isDeepStrictEqual(config.status ?? {}, status)) return undefined;
     await this.client.apply({ apiVersion: GROUP_VERSION, kind: 'JobConfig', metadata: { name, namespace: config.metadata.namespace }, status }, 'status');
     return undefined;
@@ -196,7 +201,7 @@ export class Watcher {
     const selected = runExecutor(run);
     const objects = selected ? (await this.taskReflector(selected.taskKind)).list() : [];
     const tasks = selected ? observeTasks(run, objects, selected) : [];
-    const now = new Date();
+    const now = this.clock.now();
     let plan = planRun({ run, tasks, now, concurrency: this.concurrency(run) });
 
     for (const create of plan.create) {
@@ -218,18 +223,7 @@ export class Watcher {
 
   private concurrency(run: RunObject): ConcurrencyContext | undefined {
     if (run.spec.materialization !== 'Deferred' || run.status?.startTime) return undefined;
-    const config = this.configs.get(run.metadata.namespace, run.spec.configName);
-    const siblings = this.runs.list().filter((r) => r.metadata.namespace === run.metadata.namespace && r.spec.configName === run.spec.configName && r.metadata.name !== run.metadata.name);
-    const unfinished = (r: RunObject) => !TERMINAL_PHASES.has(r.status?.phase);
-    const createdBefore = (r: RunObject) =>
-      (r.metadata.creationTimestamp ?? '') < (run.metadata.creationTimestamp ?? '') ||
-      (r.metadata.creationTimestamp === run.metadata.creationTimestamp && r.metadata.name < run.metadata.name);
-    return {
-      policy: run.spec.concurrencyPolicy ?? config?.spec.concurrency.policy ?? 'Allow',
-      maxConcurrency: config?.spec.concurrency.maxConcurrency ?? 1,
-      activeRuns: siblings.filter((r) => r.status?.startTime && unfinished(r)).length,
-      queuedAhead: siblings.filter((r) => !r.status?.startTime && unfinished(r) && r.spec.materialization === 'Deferred' && createdBefore(r)).length,
-    };
+    return concurrencyContext(run, this.runs.list(), this.configs.get(run.metadata.namespace, run.spec.configName));
   }
 
   /** Creates one attempt; returns why, when the API server refuses the object itself (so retrying cannot help). */
@@ -279,7 +273,7 @@ export class Watcher {
   }
 
   private async recordEvent(run: RunObject, type: string, reason: string, message: string): Promise<void> {
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     try {
       await this.client.create({
         apiVersion: 'v1',

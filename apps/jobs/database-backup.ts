@@ -49,10 +49,11 @@ export function databaseBackup(scope: Construct): void {
 
   backup.run('2026-11-21-full', { options: { database: 'billing', full: true, snapshotAt: new Date('2026-11-21T02:00:00Z') } });
   backup.run('2026-11-22', { options: { snapshotAt: '2026-11-22T02:00:00+01:00' } });
-  // A restore drill that waits for the night: only the JobRun is in Git, the watcher starts it.
+  // A restore drill: only the JobRun is in Git. It overrides the config's Forbid with Enqueue, so it waits
+  // for the running backup to finish and the watcher then starts it.
   backup.run('restore-drill', {
     materialization: Materialization.DEFERRED,
-    startAfter: new Date('2026-11-23T01:00:00Z'),
+    concurrencyPolicy: 'Enqueue',
     options: { database: 'customers', snapshotAt: new Date('2026-11-23T01:00:00Z') },
   });
 }

@@ -157,6 +157,8 @@ export interface ObjectMeta {
   readonly namespace?: string;
   readonly uid?: string;
   readonly generation?: number;
+  /** Set by the API server; orders queued runs. */
+  readonly creationTimestamp?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
 }

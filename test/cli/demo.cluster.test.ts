@@ -7,7 +7,7 @@ describe('npm run demo', () => {
   it('runs the whole loop and shows the runs as the README does', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { env: { ...process.env, NO_COLOR: '1' }, timeout: 150_000 });
     expect(stdout).toMatch(/database-backup-2026-11-21-full\s+database-backup\s+RetryBackoff\s+0\/1/);
-    expect(stdout).toMatch(/database-backup-restore-drill\s+database-backup\s+Queued/);
+    expect(stdout).toMatch(/database-backup-restore-drill\s+database-backup\s+Queued\s.*pending other concurrent runs/);
     expect(stdout).toMatch(/release-build-v2-4-0\s+release-build\s+Retrying\s+5\/6/);
     expect(stdout).toMatch(/report-export-2026-10\s+report-export\s+Succeeded\s+1\/3/);
     expect(stdout).toMatch(/arm64-windows\s+Failed \d+s \(Failed\)\s+Starting/);

@@ -9,11 +9,12 @@ const config = (schedule?: JobConfigObject['spec']['schedule']): JobConfigObject
   spec: { template: { taskTemplate: { pod: { spec: {} } } }, concurrency: { policy: 'Allow' }, ...(schedule && { schedule }) },
 });
 
+// Deferred: the watcher decides when these start (a Rendered run is active as soon as it exists).
 const run = (name: string, phase?: RunPhase, startTime?: string, configName = 'nightly', namespace = 'batch'): JobRunObject => ({
   apiVersion: 'taskplane.dev/v1alpha1',
   kind: 'JobRun',
   metadata: { name, namespace },
-  spec: { configName, substitutions: {}, template: { taskTemplate: { pod: { spec: {} } } } },
+  spec: { configName, substitutions: {}, template: { taskTemplate: { pod: { spec: {} } } }, materialization: 'Deferred' },
   ...(phase && { status: { phase, ...(startTime && { startTime }) } }),
 });
 
