@@ -1,7 +1,9 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ApiObject, App, Chart, Names, Yaml, type AppProps } from 'cdk8s';
+import { ApiObject, App, Chart, Names, type AppProps } from 'cdk8s';
 import type { IConstruct } from 'constructs';
+import { TASKPLANE_APP } from './_validation.js';
+import { stringifyDocuments } from './_yaml.js';
 import { JobConfig } from './job-config.js';
 import { JobRun } from './job-run.js';
 
@@ -34,11 +36,14 @@ const BUILT_IN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'k
  * Adding a JobConfig or a run adds files and never rewrites others. The whole app is validated once
  * (plain cdk8s validates it again for every chart), every error is reported at once, two objects with
  * the same kind, namespace and name are an error, and on error nothing is written: the output
- * directory keeps its previous content.
+ * directory keeps its previous content. Strings that YAML 1.1 and 1.2 readers would read differently
+ * (`0o17`, `yes`, `1:20`, a `<<` key) are written quoted.
  */
 export class TaskplaneApp extends App {
   private readonly emitNamespaces: boolean;
   private readonly emitKustomization: boolean;
+  /** Lets taskplane's constructs know their strings will be quoted. @internal */
+  public readonly [TASKPLANE_APP] = true;
 
   public constructor(props: TaskplaneAppProps = {}) {
     super(props);
@@ -92,7 +97,7 @@ function kustomizationOf(files: Map<string, ApiObject[]>, extension: string): st
   const definesFirst = (objects: ApiObject[]) => (objects.some((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition') ? 0 : 1);
   const ordered = [...files].map(([file, objects]) => ({ path: `${file}${extension}`, rank: definesFirst(objects) }));
   ordered.sort((a, b) => a.rank - b.rank || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return Yaml.stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ordered.map((f) => f.path) });
+  return stringifyDocuments([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ordered.map((f) => f.path) }]);
 }
 
 /** `apiVersion/Kind namespace/name`. */
@@ -104,14 +109,16 @@ const declaredIdentity = (object: ApiObject) =>
   identity({ apiVersion: object.apiVersion, kind: object.kind, metadata: { namespace: object.metadata.namespace, name: object.name } });
 
 function throwOnClashes(objects: readonly ApiObject[], identityOf: (object: ApiObject) => string): void {
-  const pathByIdentity = new Map<string, string>();
+  const firstByIdentity = new Map<string, ApiObject>();
   const clashes: string[] = [];
   for (const object of objects) {
     // Task names are unique within a run; two runs (or two charts) can still produce the same object.
     const id = identityOf(object);
-    const first = pathByIdentity.get(id);
-    if (first) clashes.push(`[${object.node.path}] ${id} is also produced by ${first}; give one of the runs another name`);
-    pathByIdentity.set(id, object.node.path);
+    const first = firstByIdentity.get(id);
+    if (first) {
+      const fix = ancestor(object, JobRun.isJobRun) && ancestor(first, JobRun.isJobRun) ? 'give one of the runs another name' : 'define it once (e.g. one TaskplaneCrds per app) or give one of them another name';
+      clashes.push(`[${object.node.path}] ${id} is also produced by ${first.node.path}; ${fix}`);
+    } else firstByIdentity.set(id, object);
   }
   if (clashes.length > 0) throw new Error(`Validation failed with the following errors:\n  ${clashes.join('\n  ')}`);
 }
@@ -150,7 +157,7 @@ function writeAtomically(outdir: string, files: Map<string, ApiObject[]>, extens
       const dir = dirname(path);
       if (!made.has(dir)) mkdirSync(dir, { recursive: true });
       made.add(dir);
-      writeFileSync(path, Yaml.stringify(...documents));
+      writeFileSync(path, stringifyDocuments(documents));
     }
     check(renamed);
     mkdirSync(staging, { recursive: true });

@@ -12,9 +12,12 @@
  * - Option values must be valid for the config's options, and the resolved `option.*` and
  *   `jobconfig.*` substitutions the run carries must be what those values give: a run cannot slip
  *   an arbitrary string past a Select option by writing the substitution itself.
+ * - A run may pick its own concurrency policy (Forbid or Enqueue keep the config's limit), but not
+ *   Allow on a config that limits its runs.
  */
 import { formatFieldError } from '../errors.js';
 import { evaluateOptions } from '../options/index.js';
+import { givenOptionValues } from '../run-object.js';
 import type { JobConfigObject, JobRunObject } from '../schema/resources.js';
 import type { TaskTemplate } from '../schema/template.js';
 import { isReservedVariable } from '../substitution.js';
@@ -24,7 +27,7 @@ import { parseTime, seconds } from './time.js';
 /** How long a run may wait for its JobConfig to appear before it is refused. */
 export const CONFIG_GRACE_SECONDS = 30;
 
-export type AdmissionReason = 'ConfigNotFound' | 'TemplateNotAllowed' | 'ExecutorNotAllowed' | 'OptionsNotAllowed';
+export type AdmissionReason = 'ConfigNotFound' | 'TemplateNotAllowed' | 'ExecutorNotAllowed' | 'OptionsNotAllowed' | 'ConcurrencyNotAllowed';
 
 export type Admission =
   | { readonly kind: 'admitted' }
@@ -65,6 +68,10 @@ export function admitRun({ run, config, now }: AdmissionInput): Admission {
       return refused('ExecutorNotAllowed', `spec.template runs ${runKind}, but JobConfig ${configName} allows custom templates of its own executor only (${configKind})`);
     }
   }
+  const configPolicy = config.spec.concurrency.policy;
+  if (run.spec.concurrencyPolicy === 'Allow' && configPolicy !== 'Allow') {
+    return refused('ConcurrencyNotAllowed', `spec.concurrencyPolicy Allow would lift the limit of JobConfig ${configName} (${configPolicy}); a run may choose Forbid or Enqueue`);
+  }
   const optionProblems = optionRefusal(run, config);
   return optionProblems ? refused('OptionsNotAllowed', optionProblems) : { kind: 'admitted' };
 }
@@ -80,7 +87,8 @@ function executorKind(taskTemplate: TaskTemplate): string {
 
 /** Messages name fields only, never values: option values may be sensitive, and the message goes into an event. */
 function optionRefusal(run: JobRunObject, config: JobConfigObject): string | undefined {
-  const { values, errors } = evaluateOptions(config.spec.options ?? [], { ...run.spec.optionValues }, 'spec.optionValues');
+  const options = config.spec.options ?? [];
+  const { values, errors } = evaluateOptions(options, givenOptionValues(run, options), 'spec.optionValues');
   if (errors.length) {
     return `spec.optionValues are not valid for JobConfig ${config.metadata.name}: ${errors.map((e) => formatFieldError({ field: e.field, message: e.message, valid: e.valid })).join('; ')}`;
   }

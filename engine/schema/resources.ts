@@ -85,7 +85,9 @@ export const JobConfigStatusSchema = StrictObject({
 export const JobRunSpecSchema = StrictObject({
   configName: Type.String({ minLength: 1, description: 'The JobConfig this run executes.' }),
   type: Type.Optional(StringEnum(RUN_TYPES, { description: 'Defaults to Adhoc.' })),
-  optionValues: Type.Optional(OpaqueObject('Option values as given (typed); their rendered forms are in substitutions.')),
+  optionValues: Type.Optional(
+    OpaqueObject('Option values as given (typed), where their rendered form (option.<name> in substitutions) differs; a string rendered unchanged is stored there only.'),
+  ),
   substitutions: StringMap(Type.String(), 'Every variable resolved at synth time: option.*, jobconfig.*, and user variables.'),
   template: JobTemplateSchema,
   materialization: Type.Optional(

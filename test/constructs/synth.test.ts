@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../apps/main.js';
 import { expandIndexes } from '../../engine/indexes.js';
 import { renderTask } from '../../engine/render.js';
@@ -68,5 +68,14 @@ describe('apps/main.ts synth output', () => {
 
   it('is deterministic: a second synth writes the same bytes', () => {
     expect(synthToTree(buildApp({ outdir: tempOutdir() }))).toEqual(tree);
+  });
+
+  it.each(['1970-01-01T00:00:00Z', '2026-11-24T00:00:00Z', '2100-06-30T12:00:00Z'])('does not depend on the date: synth at %s writes the same bytes', (now) => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date(now) });
+    try {
+      expect(synthToTree(buildApp({ outdir: tempOutdir() }))).toEqual(tree);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -111,6 +111,25 @@ describe('admitRun', () => {
     expect(admitRun({ run: run({}, (r) => (r.spec.substitutions.region = 'eu-west-1')), config: config(), now: T0 }).kind).toBe('admitted');
   });
 
+  it('a run may choose Forbid or Enqueue for itself, but not Allow on a config that limits its runs', () => {
+    const limited = config({ ...SPEC, concurrency: { policy: 'Forbid', maxConcurrency: 1 } });
+    const withPolicy = (policy: string) => run(undefined, (r) => (r.spec.concurrencyPolicy = policy));
+    expect(admitRun({ run: withPolicy('Enqueue'), config: limited, now: T0 }).kind).toBe('admitted');
+    expect(admitRun({ run: withPolicy('Forbid'), config: limited, now: T0 }).kind).toBe('admitted');
+    expect(admitRun({ run: withPolicy('Allow'), config: limited, now: T0 })).toMatchObject({ kind: 'refused', reason: 'ConcurrencyNotAllowed' });
+    expect(admitRun({ run: withPolicy('Allow'), config: config(), now: T0 }).kind).toBe('admitted');
+  });
+
+  it('reads option strings stored only as their substitution (synth stores a value once) as given, and nothing else', () => {
+    // buildRun keeps `billing` only as substitutions["option.db"]: admitted as the value given.
+    const stored = run({ db: 'billing' });
+    expect(stored.spec.optionValues?.db).toBeUndefined();
+    expect(admitRun({ run: stored, config: config(), now: T0 }).kind).toBe('admitted');
+    // The default's text is not a given value, and a value the option refuses is not either.
+    expect(admitRun({ run: run({}), config: config(), now: T0 }).kind).toBe('admitted');
+    expect(admitRun({ run: run({}, (r) => (r.spec.substitutions['option.db'] = 'payroll')), config: config(), now: T0 })).toMatchObject({ kind: 'refused', reason: 'OptionsNotAllowed' });
+  });
+
   it(`holds a run whose config is missing for ${CONFIG_GRACE_SECONDS} s after its creation, then refuses it`, () => {
     expect(admitRun({ run: run(), config: undefined, now: at(1) })).toEqual({
       kind: 'held',

@@ -361,12 +361,12 @@ describe('planRun: invalid runs', () => {
       reason: 'InvalidSpec',
       message:
         'spec.template.parallelism.withKeys[1]: duplicate value: each must be unique (got "a"); ' +
-        'spec.substitutions.job.name: job.* and task.* variables are computed by taskplane and cannot be set (got "job.name")',
+        'spec.substitutions["job.name"]: job.* and task.* variables are computed by taskplane and cannot be set (got "job.name")',
     });
     expect(plan.events[0]).toEqual({
       type: 'Warning',
       reason: 'InvalidSpec',
-      message: 'Run spec is invalid: spec.template.parallelism.withKeys[1]: duplicate value: each must be unique; spec.substitutions.job.name: job.* and task.* variables are computed by taskplane and cannot be set',
+      message: 'Run spec is invalid: spec.template.parallelism.withKeys[1]: duplicate value: each must be unique; spec.substitutions["job.name"]: job.* and task.* variables are computed by taskplane and cannot be set',
     });
     expect(conditionStatuses(sim)).toEqual({ Ready: 'False', Reconciling: 'False', Stalled: 'True' });
     expect(sim.condition('Stalled')).toMatchObject({ reason: 'InvalidSpec', message: sim.status.message });

@@ -271,7 +271,8 @@ describe('bad input', () => {
   it('a task the API server rejects (422) ends the run in AdmissionError instead of retrying for ever', async () => {
     const { config, run } = synthRun(
       ns.name,
-      { name: 'rejected', task: TaskTemplate.pod({ spec: { containers: [{ name: 'Main_Container', image: 'busybox:1.36' }] } }) },
+      // A port out of range: a rule the API server checks and synth does not.
+      { name: 'rejected', task: TaskTemplate.pod({ spec: { containers: [{ name: 'main', image: 'busybox:1.36', ports: [{ containerPort: 70_000 }] }] } }) },
       (c) => c.run('r1', { materialization: Materialization.DEFERRED }),
     );
     await applyAsGitOps([config, run]);
