@@ -13,6 +13,11 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** Whether `name` can name an object at all (a DNS-1123 subdomain, the API server's rule for most kinds). */
+export function isObjectName(name: string): boolean {
+  return name.length <= 253 && DNS_SUBDOMAIN.test(name);
+}
+
 export function labelValueError(value: string, field: string): FieldError | undefined {
   if (value.length > 63) return { field, message: `label value is ${value.length} characters`, value, valid: 'at most 63 characters' };
   if (!LABEL_VALUE.test(value)) {

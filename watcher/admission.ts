@@ -10,6 +10,7 @@ import type { RunSnapshot } from '../engine/run/types.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { taskKindRefusal, type TaskResource } from '../engine/task-kinds.js';
 import { isNotFound, type KubeClient, type KubeObject } from './kube/client.js';
+import { TaskCacheUnavailable } from './task-caches.js';
 import type { TaskKind } from './tasks.js';
 
 export type AdmissionVerdict = Pick<RunSnapshot, 'rejection' | 'hold'>;
@@ -41,8 +42,12 @@ export class RunAdmission {
     return verdict(admission);
   }
 
-  private async kindRefusal({ apiVersion, kind }: TaskKind): Promise<string | undefined> {
-    const { plural, namespaced } = await this.client.resource(apiVersion, kind);
+  private async kindRefusal(taskKind: TaskKind): Promise<string | undefined> {
+    const { apiVersion, kind } = taskKind;
+    const { plural, namespaced } = await this.client.resource(apiVersion, kind).catch((error: unknown) => {
+      // A kind not served (yet: its CRD may come) is a task cache that cannot start: the run reports it and retries.
+      throw isNotFound(error) ? new TaskCacheUnavailable(taskKind, 404, `cannot list and watch ${kind} (${apiVersion}) objects: ${(error as Error).message}`) : error;
+    });
     const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
     return taskKindRefusal({ apiVersion, kind, group, resource: plural, namespaced }, this.allowed);
   }

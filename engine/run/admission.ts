@@ -16,6 +16,7 @@
  *   Allow on a config that limits its runs.
  */
 import { formatFieldError } from '../errors.js';
+import { isObjectName } from '../labels.js';
 import { evaluateOptions } from '../options/index.js';
 import { givenOptionValues } from '../run-object.js';
 import type { JobConfigObject, JobRunObject } from '../schema/resources.js';
@@ -44,6 +45,9 @@ export interface AdmissionInput {
 export function admitRun({ run, config, now }: AdmissionInput): Admission {
   const { configName } = run.spec;
   const namespace = run.metadata.namespace ?? '';
+  if (!config && !isObjectName(configName)) {
+    return refused('ConfigNotFound', `spec.configName "${configName}" is not a valid object name, so no JobConfig can have it`);
+  }
   if (!config) {
     const created = run.metadata.creationTimestamp;
     const until = created === undefined ? undefined : parseTime(created) + seconds(CONFIG_GRACE_SECONDS);

@@ -111,6 +111,11 @@ describe('admitRun', () => {
     expect(admitRun({ run: run({}, (r) => (r.spec.substitutions.region = 'eu-west-1')), config: config(), now: T0 }).kind).toBe('admitted');
   });
 
+  it('refuses at once a configName that no object can have (no grace to wait out)', () => {
+    const bad = admitRun({ run: run(undefined, (r) => (r.spec.configName = 'Not a label value!')), config: undefined, now: T0 });
+    expect(bad).toEqual({ kind: 'refused', reason: 'ConfigNotFound', message: 'spec.configName "Not a label value!" is not a valid object name, so no JobConfig can have it' });
+  });
+
   it('a run may choose Forbid or Enqueue for itself, but not Allow on a config that limits its runs', () => {
     const limited = config({ ...SPEC, concurrency: { policy: 'Forbid', maxConcurrency: 1 } });
     const withPolicy = (policy: string) => run(undefined, (r) => (r.spec.concurrencyPolicy = policy));

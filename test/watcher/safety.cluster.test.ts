@@ -140,20 +140,24 @@ describe('strays: a new object under a finished or tombstoned task\'s name', () 
 });
 
 describe('runs that cannot proceed say why', () => {
-  it('render errors at run time (an unknown ${option.x}, a configName that is no label value) end in AdmissionError/RenderFailed with one Warning event; nothing is created', async () => {
+  it('a render error at run time (an unknown ${option.x} in a config applied without synth) ends in AdmissionError/RenderFailed with one Warning event; a configName no object can have is refused at once; nothing is created', async () => {
     const { config, run } = synthRun(ns.name, { name: 'unrenderable', task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r', { materialization: Materialization.DEFERRED }));
+    // The config's own template carries the unknown variable (synth would refuse it; kubectl apply does not).
+    const unknownVariable = (template: typeof run.spec.template) =>
+      ((template.taskTemplate as { pod: { spec: { containers: { args: string[] }[] } } }).pod.spec.containers[0]!.args = ['echo ${option.nope}']);
+    unknownVariable((config as unknown as typeof run).spec.template);
     const unknownOption = structuredClone(run);
     unknownOption.metadata.name = 'unrenderable-option';
-    (unknownOption.spec.template.taskTemplate as { pod: { spec: { containers: { args: string[] }[] } } }).pod.spec.containers[0]!.args = ['echo ${option.nope}'];
+    unknownVariable(unknownOption.spec.template);
     const badConfigName = structuredClone(run);
     badConfigName.metadata.name = 'unrenderable-config';
     badConfigName.spec.configName = 'Not a label value!';
     await applyAsGitOps([config, unknownOption, badConfigName]);
-    for (const name of ['unrenderable-option', 'unrenderable-config']) {
+    for (const [name, reason] of [['unrenderable-option', 'RenderFailed'], ['unrenderable-config', 'ConfigNotFound']] as const) {
       const ended = await waitForRun(client, ns.name, name, 'AdmissionError', (r) => r.status?.phase === 'AdmissionError');
-      expect(ended.status).toMatchObject({ result: 'AdmissionError', reason: 'RenderFailed' });
-      expect(ended.status!.conditions!.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'RenderFailed' });
-      expect((await events(client, ns.name, name)).filter((e) => e.type === 'Warning')).toEqual([expect.objectContaining({ reason: 'RenderFailed' })]);
+      expect(ended.status).toMatchObject({ result: 'AdmissionError', reason });
+      expect(ended.status!.conditions!.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason });
+      expect((await events(client, ns.name, name)).filter((e) => e.type === 'Warning')).toEqual([expect.objectContaining({ reason })]);
       expect(await podsPerAttempt(name)).toEqual({});
     }
   });
