@@ -86,7 +86,10 @@ function addMissingNamespaces(app: App): void {
   const missing = [...used].filter((namespace) => !declared.has(namespace) && !BUILT_IN_NAMESPACES.has(namespace)).sort();
   if (missing.length === 0) return;
   const chart = new Chart(app, NAMESPACES_CHART);
-  for (const name of missing) new ApiObject(chart, name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  // The label says where the Namespace comes from, and gives its applier a field to own (server-side
+  // apply records no manager for an object with nothing but a name).
+  const labels = { 'app.kubernetes.io/managed-by': 'taskplane' };
+  for (const name of missing) new ApiObject(chart, name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
 }
 
 /**

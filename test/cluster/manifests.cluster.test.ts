@@ -82,7 +82,7 @@ describe('synthesized manifests (tsx apps/main.ts)', () => {
     const real = await apply(rest, { fieldManager, namespace: ns.name, c });
     for (const o of real) {
       expect(o.metadata?.uid, describeObject(o)).toBeTruthy();
-      expect(o.metadata?.managedFields?.map((m) => m.manager)).toContain(fieldManager);
+      expect(o.metadata?.managedFields?.map((m) => m.manager), describeObject(o)).toContain(fieldManager);
     }
   });
 

@@ -35,7 +35,7 @@ describe('output layout for GitOps', () => {
     new JobConfig(new Chart(app, 'b', { namespace: 'default' }), 'other', { task });
     new TaskplaneCrds(new Chart(app, 'z-crds'), 'crds');
     const tree = synthToTree(app);
-    expect(tree.get('00-namespaces.k8s.yaml')).toBe('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n');
+    expect(tree.get('00-namespaces.k8s.yaml')).toBe('apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    app.kubernetes.io/managed-by: taskplane\n  name: team-b\n');
     expect(tree.get('Kustomization')).toBe([
       'apiVersion: kustomize.config.k8s.io/v1beta1',
       'kind: Kustomization',
