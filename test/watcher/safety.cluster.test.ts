@@ -181,7 +181,7 @@ describe('runs that cannot proceed say why', () => {
     }
   });
 
-  it('runs of a kind that does not exist and of a kind that cannot be listed (Binding) hold no worker: with 1 worker another run finishes; the first retries with a ReconcileError condition, the second ends in AdmissionError; /readyz stays ready', async () => {
+  it('runs of a kind that does not exist and of a kind that cannot be listed (Binding) hold no worker: with 1 worker another run finishes; the first retries with a ReconcileError condition, the second is refused before it is ever listed (Binding is never a task kind); /readyz stays ready', async () => {
     const other = await createNamespace('tp-kinds');
     const single = await startWatcher({ namespace: other.name, workers: 1 });
     try {
@@ -203,7 +203,7 @@ describe('runs that cannot proceed say why', () => {
       expect(waiting.status!.conditions!.find((c) => c.type === 'ReconcileError')).toMatchObject({ status: 'True', reason: 'TaskCacheUnavailable' });
       expect((await events(client, other.name, missing.run.metadata.name)).map((e) => e.reason)).toContain('TaskCacheUnavailable');
       const refused = await waitForRun(client, other.name, binding.run.metadata.name, 'AdmissionError', (r) => r.status?.phase === 'AdmissionError');
-      expect(refused.status).toMatchObject({ reason: 'TaskKindNotWatchable' });
+      expect(refused.status).toMatchObject({ reason: 'TaskKindNotAllowed' });
       expect(single.readiness()).toEqual([]);
     } finally {
       await single.stop();
