@@ -35,11 +35,17 @@ export const ConcurrencySpecSchema = StrictObject({
 
 export const ScheduleSpecSchema = StrictObject({
   cron: StrictObject({
-    expression: Type.Optional(Type.String()),
-    expressions: Type.Optional(Type.Array(Type.String())),
-    timezone: Type.Optional(Type.String()),
+    expression: Type.Optional(Type.String({ description: 'A cron expression (Furiko syntax, with H). Exactly one of expression and expressions.' })),
+    expressions: Type.Optional(Type.Array(Type.String(), { description: 'Several cron expressions; coinciding times are one run.' })),
+    timezone: Type.Optional(Type.String({ description: 'IANA name or UTC+HH:MM the expressions are read in. Defaults to UTC.' })),
   }),
-  disabled: Type.Optional(Type.Boolean()),
+  disabled: Type.Optional(Type.Boolean({ description: 'No scheduled runs while true (Git\'s switch; taskplane schedule pause is the watcher\'s).' })),
+  constraints: Type.Optional(
+    StrictObject({
+      notBefore: Type.Optional(Timestamp('No scheduled run before this time (a run at exactly this time is allowed).')),
+      notAfter: Type.Optional(Timestamp('No scheduled run after this time.')),
+    }),
+  ),
 });
 
 export const JobConfigSpecSchema = StrictObject({
@@ -143,6 +149,7 @@ export const JobRunStatusSchema = StrictObject({
 });
 
 export type ConcurrencySpec = Static<typeof ConcurrencySpecSchema>;
+export type ScheduleSpec = Static<typeof ScheduleSpecSchema>;
 export type JobConfigSpec = Static<typeof JobConfigSpecSchema>;
 export type JobConfigStatus = Static<typeof JobConfigStatusSchema>;
 export type JobRunSpec = Static<typeof JobRunSpecSchema>;
