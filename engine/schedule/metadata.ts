@@ -1,0 +1,11 @@
+/** The annotations schedules put on JobConfigs and their scheduled runs. */
+
+/** On a JobConfig with a schedule (synth): the schedule in words, with `H` values expanded. */
+export const ANNOTATION_SCHEDULE = 'taskplane.dev/schedule';
+/** On a scheduled JobRun: its due time in unix seconds (Furiko's `execution.furiko.io/schedule-time`). */
+export const ANNOTATION_SCHEDULE_TIME = 'taskplane.dev/schedule-time';
+/**
+ * On a JobConfig, set by `taskplane schedule pause` (not in Git; the watcher and the CLI own it):
+ * no scheduled runs while present. Its value says who paused it and when.
+ */
+export const ANNOTATION_SCHEDULE_PAUSED = 'taskplane.dev/schedule-paused';
