@@ -26,6 +26,16 @@ export interface CronScheduleOptions {
    */
   readonly notAfter?: Date;
   /**
+   * Succeeded scheduled runs kept; the watcher deletes older ones (never a run from Git).
+   * @default 3 - like a CronJob's successfulJobsHistoryLimit
+   */
+  readonly keepSucceeded?: number;
+  /**
+   * Scheduled runs that did not succeed (Failed, Killed, AdmissionError...) kept.
+   * @default 1 - like a CronJob's failedJobsHistoryLimit
+   */
+  readonly keepFailed?: number;
+  /**
    * Lists the first run times after this instant in the JobConfig's `taskplane.dev/schedule`
    * annotation, for review. A fixed instant, so the output does not change from one synth to the next.
    * @default - no run times listed (synth never reads the clock)
@@ -53,8 +63,17 @@ export class Schedule {
       ...(options.notBefore && { notBefore: timestamp(options.notBefore) }),
       ...(options.notAfter && { notAfter: timestamp(options.notAfter) }),
     };
+    const history = {
+      ...(options.keepSucceeded !== undefined && { succeeded: options.keepSucceeded }),
+      ...(options.keepFailed !== undefined && { failed: options.keepFailed }),
+    };
     return new Schedule(
-      { cron, ...(options.disabled !== undefined && { disabled: options.disabled }), ...(Object.keys(constraints).length > 0 && { constraints }) },
+      {
+        cron,
+        ...(options.disabled !== undefined && { disabled: options.disabled }),
+        ...(Object.keys(constraints).length > 0 && { constraints }),
+        ...(Object.keys(history).length > 0 && { history }),
+      },
       options.previewFrom,
     );
   }

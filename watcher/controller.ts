@@ -20,6 +20,7 @@ import { Reflector } from './kube/reflector.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
+import { Scheduler, type SchedulerPolicy } from './scheduler.js';
 import { observeTasks, ownedBy, runExecutor, type TaskKind } from './tasks.js';
 
 export const FIELD_MANAGER = 'taskplane-watcher';
@@ -36,6 +37,8 @@ export interface WatcherOptions {
   readonly workers?: number;
   /** The time every run decision reads. @default systemClock - tests and the demo set their own */
   readonly clock?: Clock;
+  /** Catch-up and queue limits for schedules. @default - Furiko's: 5 missed, 300 s downtime, 20 enqueued */
+  readonly schedulerPolicy?: SchedulerPolicy;
 }
 
 type RunObject = JobRunObject & KubeObject;
@@ -55,6 +58,7 @@ export class Watcher {
   private workers: Promise<void>[] = [];
   private stopped = false;
   private readonly clock: Clock;
+  readonly scheduler: Scheduler;
 
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
@@ -83,6 +87,17 @@ export class Watcher {
     this.configs.on('update', (config, old) => {
       if (config.metadata.generation !== old.metadata.generation) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
     });
+    this.scheduler = new Scheduler({
+      client: this.client,
+      runs: this.runs,
+      configs: this.configs,
+      clock: this.clock,
+      logger: options.logger,
+      ...(options.schedulerPolicy && { policy: options.schedulerPolicy }),
+      isLeader: () => this.isLeader,
+      recordEvent: (object, type, reason, message) => this.recordEvent(object, type, reason, message),
+      refreshStatus: (config) => this.queue.add(configKey(config.metadata.namespace, config.metadata.name)),
+    });
     if (options.leaderElection) {
       this.elector = new LeaderElector(this.client, options.leaderElection);
       this.elector.on('started', () => {
@@ -91,6 +106,7 @@ export class Watcher {
         // Everything may have changed while another replica led.
         for (const run of this.runs.list()) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
         for (const config of this.configs.list()) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
+        this.scheduler.wake();
       });
       this.elector.on('stopped', () => {
         options.logger.warn('lost leadership; reconciles pause');
@@ -114,13 +130,14 @@ export class Watcher {
     this.elector?.start();
     await Promise.all([this.runs.waitForSync(), this.configs.waitForSync()]);
     this.workers = Array.from({ length: this.options.workers ?? 2 }, () => this.work());
+    this.scheduler.start();
     this.options.logger.info({ runs: this.runs.list().length }, 'watcher started');
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue.shutdown();
-    await Promise.all(this.workers);
+    await Promise.all([...this.workers, this.scheduler.stop()]);
     await this.elector?.stop();
     const taskReflectors = await Promise.all([...this.taskReflectors.values()].map((r) => r.catch(() => undefined)));
     await Promise.all([this.runs.stop(), this.configs.stop(), ...taskReflectors.map((r) => r?.stop())]);
@@ -272,7 +289,7 @@ export class Watcher {
     else await this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`);
   }
 
-  private async recordEvent(run: RunObject, type: string, reason: string, message: string): Promise<void> {
+  private async recordEvent(run: RunObject | ConfigObject, type: string, reason: string, message: string): Promise<void> {
     const now = this.clock.now().toISOString();
     try {
       await this.client.create({
@@ -280,7 +297,7 @@ export class Watcher {
         kind: 'Event',
         // Named like client-go's recorder: the object's name and a unique hex suffix (fixed width, so names sort by time).
         metadata: { name: `${run.metadata.name}.${process.hrtime.bigint().toString(16).padStart(16, '0')}`, namespace: run.metadata.namespace },
-        involvedObject: { apiVersion: GROUP_VERSION, kind: 'JobRun', name: run.metadata.name, namespace: run.metadata.namespace, uid: run.metadata.uid },
+        involvedObject: { apiVersion: GROUP_VERSION, kind: run.kind, name: run.metadata.name, namespace: run.metadata.namespace, uid: run.metadata.uid },
         type,
         reason,
         message,

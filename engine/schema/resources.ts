@@ -46,6 +46,15 @@ export const ScheduleSpecSchema = StrictObject({
       notAfter: Type.Optional(Timestamp('No scheduled run after this time.')),
     }),
   ),
+  history: Type.Optional(
+    StrictObject(
+      {
+        succeeded: Type.Optional(Type.Integer({ minimum: 0, description: 'Succeeded scheduled runs kept. Defaults to 3.' })),
+        failed: Type.Optional(Type.Integer({ minimum: 0, description: 'Scheduled runs that ended otherwise (Failed, Killed...) kept. Defaults to 1.' })),
+      },
+      { description: 'The watcher deletes older finished scheduled runs (only those it created).' },
+    ),
+  ),
 });
 
 export const JobConfigSpecSchema = StrictObject({
@@ -78,6 +87,8 @@ export const JobConfigStatusSchema = StrictObject({
   queuedRuns: Type.Optional(Type.Array(RunReferenceSchema)),
   lastExecuted: Type.Optional(Timestamp('Latest start of any run.')),
   lastScheduled: Type.Optional(Timestamp('Latest schedule time.')),
+  nextScheduled: Type.Optional(Timestamp('When the schedule next creates a run (absent when disabled, paused or ended).')),
+  schedulePaused: Type.Optional(Type.Boolean({ description: 'Paused by taskplane schedule pause (the taskplane.dev/schedule-paused annotation).' })),
   observedGeneration: Type.Optional(Type.Integer()),
   conditions: Type.Optional(Type.Array(ConditionSchema)),
 });

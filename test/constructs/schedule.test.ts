@@ -49,12 +49,15 @@ describe('Schedule.cron', () => {
         disabled: true,
         notBefore: new Date('2026-12-01T00:00:00Z'),
         notAfter: new Date('2027-12-01T00:00:00Z'),
+        keepSucceeded: 5,
+        keepFailed: 0,
       }),
     });
     expect(config.spec.schedule).toEqual({
       cron: { expressions: ['0 2 * * mon-fri', '0 6 * * sat,sun'], timezone: 'Europe/Berlin' },
       disabled: true,
       constraints: { notBefore: '2026-12-01T00:00:00Z', notAfter: '2027-12-01T00:00:00Z' },
+      history: { succeeded: 5, failed: 0 },
     });
   });
 
