@@ -65,6 +65,8 @@ interface ConfigState {
   /** Due times after this have not been handled. */
   from: number;
   next?: number;
+  /** Disabled or paused when last looked at. */
+  paused?: boolean;
 }
 
 export interface SchedulerEvents {
@@ -77,11 +79,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly invalid = new Map<string, string>();
   /** Runs created here and not yet seen in the cache: `<namespace>/<run>` → the config's key. */
   private readonly created = new Map<string, string>();
+  /** The cache's runs by config key (`<namespace>/<config>`), so a pass never scans every run. */
+  private readonly runsByConfig = new Map<string, Map<string, RunObject>>();
+  /** Configs to look at in the next pass besides those due; `all` after a start or a leadership change. */
+  private readonly dirty = new Set<string>();
+  private all = true;
   private cancelTimer?: () => void;
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
-  private retryAt?: number;
 
   constructor(private readonly options: SchedulerOptions) {
     super();
@@ -89,20 +95,26 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   start(): void {
     const { runs, configs } = this.options;
-    configs.on('add', () => this.wake());
+    for (const run of runs.list()) this.index(run);
+    configs.on('add', (config) => this.wake(keyOf(config)));
     configs.on('update', (config, old) => {
       if (isSchedulePaused(config) !== isSchedulePaused(old)) this.options.refreshStatus?.(config);
-      this.wake();
+      this.wake(keyOf(config));
     });
     configs.on('delete', (config) => {
       this.states.delete(keyOf(config));
-      this.wake();
+      this.invalid.delete(keyOf(config));
     });
-    runs.on('add', (run) => this.created.delete(`${run.metadata.namespace ?? ''}/${run.metadata.name}`));
-    // A finished run frees a slot and may push another out of the history.
+    runs.on('add', (run) => {
+      this.created.delete(`${run.metadata.namespace ?? ''}/${run.metadata.name}`);
+      this.index(run);
+    });
     runs.on('update', (run, old) => {
-      if (run.status?.phase !== old.status?.phase && TERMINAL_PHASES.has(run.status?.phase)) this.wake();
+      this.index(run);
+      // A finished run frees a slot and may push another out of the history.
+      if (run.status?.phase !== old.status?.phase && TERMINAL_PHASES.has(run.status?.phase)) this.wake(configKeyOf(run));
     });
+    runs.on('delete', (run) => this.runsByConfig.get(configKeyOf(run))?.delete(run.metadata.name));
     this.wake();
   }
 
@@ -112,9 +124,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     await this.running;
   }
 
-  /** Runs a pass now (or right after the current one). */
-  wake(): void {
+  /**
+   * Runs a pass now (or right after the current one) for the config `key`, for every config without
+   * one (a new leader), and always for the configs whose next run is due.
+   */
+  wake(key?: string): void {
     if (this.stopped) return;
+    if (key === undefined) this.all = true;
+    else if (key !== DUE_ONLY) this.dirty.add(key);
     if (this.running) {
       this.again = true;
       return;
@@ -123,7 +140,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.running = undefined;
       if (this.again) {
         this.again = false;
-        this.wake();
+        this.wake(DUE_ONLY);
       }
     });
   }
@@ -133,43 +150,59 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     while (this.running) await this.running;
   }
 
-  /** When the next pass is due (tests, metrics). */
-  get nextWake(): Date | undefined {
-    const next = this.earliestDue();
-    return next === undefined ? undefined : new Date(next);
-  }
-
   private async pass(): Promise<void> {
-    this.retryAt = undefined;
     if (!this.options.isLeader()) {
       // A new leader starts from the cluster's state, not from what this replica remembered.
       this.states.clear();
-    } else {
-      const live = new Set<string>();
-      for (const config of this.options.configs.list()) {
-        live.add(keyOf(config));
-        if (this.stopped) return;
-        try {
-          await this.syncConfig(config);
-        } catch (error) {
-          this.retryAt = this.options.clock.now().getTime() + RETRY_MS;
-          this.options.logger.warn({ config: keyOf(config), err: (error as Error).message }, 'scheduling failed; will retry');
-        }
+      this.all = true;
+      return;
+    }
+    const now = this.options.clock.now().getTime();
+    const keys = this.all ? this.options.configs.list().map(keyOf) : [...this.dirty];
+    for (const [key, state] of this.states) if (state.next !== undefined && state.next <= now) keys.push(key);
+    this.all = false;
+    this.dirty.clear();
+    for (const key of new Set(keys)) {
+      if (this.stopped) return;
+      const config = this.options.configs.get(...splitKey(key));
+      if (!config) {
+        this.states.delete(key);
+        continue;
       }
-      for (const key of this.states.keys()) if (!live.has(key)) this.states.delete(key);
+      try {
+        await this.syncConfig(config);
+      } catch (error) {
+        this.retry(key);
+        this.options.logger.warn({ config: key, err: (error as Error).message }, 'scheduling failed; will retry');
+      }
     }
     this.arm();
   }
 
+  /** Looks at `key` again in RETRY_MS (the API server was unavailable). */
+  private retry(key: string): void {
+    const at = this.options.clock.now().getTime() + RETRY_MS;
+    const state = this.states.get(key);
+    if (state) state.next = Math.min(state.next ?? at, at);
+    else this.dirty.add(key);
+  }
+
   private arm(): void {
     this.cancelTimer?.();
-    const next = this.earliestDue();
+    const next = this.dirty.size > 0 ? this.options.clock.now().getTime() + RETRY_MS : this.earliestDue();
     if (next === undefined || this.stopped) return;
-    this.cancelTimer = timerAt(this.options.clock, new Date(next), () => this.wake());
+    this.cancelTimer = timerAt(this.options.clock, new Date(next), () => this.wake(DUE_ONLY));
+  }
+
+  private index(run: RunObject): void {
+    const key = configKeyOf(run);
+    let runs = this.runsByConfig.get(key);
+    if (!runs) this.runsByConfig.set(key, (runs = new Map()));
+    runs.set(run.metadata.name, run);
   }
 
   private earliestDue(): number | undefined {
-    let earliest = this.retryAt;
+    let earliest: number | undefined;
     for (const state of this.states.values()) {
       if (state.next !== undefined && (earliest === undefined || state.next < earliest)) earliest = state.next;
     }
@@ -203,11 +236,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.states.set(key, state);
     }
     if (state.schedule.disabled || isSchedulePaused(config)) {
-      // Resuming does not back-schedule the paused time.
-      state.from = now;
+      state.paused = true;
       state.next = undefined;
       await this.pruneHistory(config);
       return;
+    }
+    if (state.paused) {
+      // Resuming does not back-schedule the paused time.
+      state.paused = false;
+      state.from = now;
     }
     const result = dueRuns(state.schedule, state.from, now, this.options.policy);
     for (const due of result.due) {
@@ -292,7 +329,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private runsOf(config: ConfigObject): RunObject[] {
-    return this.options.runs.list().filter((r) => r.metadata.namespace === config.metadata.namespace && r.spec.configName === config.metadata.name);
+    return [...(this.runsByConfig.get(keyOf(config))?.values() ?? [])];
   }
 
   /** Furiko's lastScheduled: the newest schedule time of the config's runs, or the status's. */
@@ -305,6 +342,14 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 }
 
 const keyOf = (config: ConfigObject) => `${config.metadata.namespace ?? ''}/${config.metadata.name}`;
+const configKeyOf = (run: RunObject) => `${run.metadata.namespace ?? ''}/${run.spec.configName}`;
+/** A wake-up for the configs that are due, and nothing else. */
+const DUE_ONLY = '';
+
+function splitKey(key: string): [string | undefined, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash) || undefined, key.slice(slash + 1)];
+}
 
 /**
  * A run the scheduler created: owned (as controller) by this JobConfig's uid, named for its schedule

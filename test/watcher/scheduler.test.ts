@@ -16,6 +16,13 @@ type Config = JobConfigObject & KubeObject;
 
 class FakeCache<T extends KubeObject> extends EventEmitter {
   readonly objects: T[] = [];
+  /** Objects the informer delivers (the scheduler's own creates are not, until a test adds them). */
+  add(...objects: T[]): void {
+    for (const object of objects) {
+      this.objects.push(object);
+      this.emit('add', object);
+    }
+  }
   list(): T[] {
     return [...this.objects];
   }
@@ -102,7 +109,7 @@ describe('concurrency when the cache has not seen the scheduler\'s own creates',
     await first.scheduler.idle();
     await first.scheduler.stop();
     const second = setup(config('Allow'));
-    second.runs.objects.push(...first.created);
+    second.runs.add(...first.created);
     second.clock.set(new Date('2026-11-29T01:03:30Z'));
     await second.scheduler.idle();
     expect(second.created).toEqual([]);
@@ -125,7 +132,7 @@ describe('history', () => {
     const fromGit = scheduledRun('2026-11-20T03:00:00Z', 'Succeeded');
     // Looks like a scheduled run (name, annotation, type) but has no owner reference: GitOps applied it.
     (fromGit.metadata as { ownerReferences?: unknown }).ownerReferences = undefined;
-    runs.objects.push(
+    runs.add(
       fromGit,
       scheduledRun('2026-11-21T03:00:00Z', 'Succeeded', 'an-older-jobconfig-with-this-name'),
       scheduledRun('2026-11-22T03:00:00Z', 'Succeeded'),
