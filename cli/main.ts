@@ -7,16 +7,19 @@ import { kill } from './kill.js';
 import { UsageError } from './kube.js';
 import { outputFormat } from './output.js';
 import { render, run as runCommand } from './run.js';
+import { pauseSchedule } from './schedule.js';
 import { status } from './status.js';
 import { watch } from './watch.js';
 
 const USAGE = `usage: taskplane <command> [flags]
 
 commands:
-  status [run]           the runs of a namespace, or one run as a grid of indexes x attempts
+  status [run]           the schedules and runs of a namespace, or one run as a grid of indexes x attempts
   run <config>           create a Deferred JobRun from a JobConfig in the cluster (the watcher starts it)
   render <config>        print what a run of a JobConfig would create, without creating anything
   kill <run>             kill a run: its unfinished tasks are stopped in place
+  schedule pause <config>    no scheduled runs until resumed (an annotation the watcher reads, not a Git field)
+  schedule resume <config>   scheduled runs again, from now on (missed ones are not created)
   watch                  run the watcher (JobRun status, retries, timeouts, kills)
 
 flags (all commands):
@@ -123,6 +126,12 @@ export async function main(argv: string[]): Promise<number> {
       if (rest.length !== 1) throw new UsageError('usage: taskplane kill <run> [-n namespace] [--at time]');
       process.stdout.write(`${await kill(rest[0]!, { ...connection, namespace: values.namespace, at: values.at })}\n`);
       return 0;
+    case 'schedule': {
+      const [action, config] = rest;
+      if (rest.length !== 2 || (action !== 'pause' && action !== 'resume')) throw new UsageError('usage: taskplane schedule pause|resume <config> [-n namespace]');
+      process.stdout.write(`${await pauseSchedule(config!, action === 'pause', { ...connection, namespace: values.namespace })}\n`);
+      return 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}"; run taskplane --help`);
   }

@@ -1,11 +1,12 @@
-/** `taskplane status [run]`: the runs of a namespace, or one run as a grid of indexes x attempts. */
+/** `taskplane status [run]`: the schedules and runs of a namespace, or one run as a grid of indexes x attempts. */
 import { expandIndexes } from '../engine/indexes.js';
 import { indexNamePart } from '../engine/names.js';
-import { GROUP_VERSION, type JobRunObject, type TaskRef } from '../engine/schema/resources.js';
+import { GROUP_VERSION, type JobConfigObject, type JobRunObject, type TaskRef } from '../engine/schema/resources.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
 import { contextNamespace, loadKubeConfig, type ConnectionFlags } from './kube.js';
 import { duration, painter, serialize, table, type Colour, type OutputFormat, type Painter } from './output.js';
 import { getOrExplain } from './errors.js';
+import { scheduleList } from './schedule.js';
 
 export interface StatusFlags extends ConnectionFlags {
   readonly namespace?: string;
@@ -33,8 +34,10 @@ export async function status(runName: string | undefined, flags: StatusFlags, wr
     }
     const runs = (await client.list<Run>(GROUP_VERSION, 'JobRun', {}, namespace)).items;
     if (flags.output !== 'table') return serialize(runs, flags.output);
-    if (runs.length === 0) return `No JobRuns in ${namespace ? `namespace ${namespace}` : 'any namespace'}.\n`;
-    return runList(runs, now, painter(), !namespace);
+    const configs = (await client.list<JobConfigObject & KubeObject>(GROUP_VERSION, 'JobConfig', {}, namespace)).items;
+    const schedules = scheduleList(configs, runs, now, painter(), !namespace);
+    if (runs.length === 0) return `${schedules ? `${schedules}\n` : ''}No JobRuns in ${namespace ? `namespace ${namespace}` : 'any namespace'}.\n`;
+    return `${schedules ? `${schedules}\n` : ''}${runList(runs, now, painter(), !namespace)}`;
   };
   if (!flags.watch) return void write(await render());
   // --watch: redraw every second until interrupted (on a terminal the screen is cleared each time).
