@@ -7,6 +7,7 @@ import { contextNamespace, loadKubeConfig, type ConnectionFlags } from './kube.j
 import { duration, painter, serialize, table, type Colour, type OutputFormat, type Painter } from './output.js';
 import { getOrExplain } from './errors.js';
 import { scheduleList } from './schedule.js';
+import { scheduleTimeOf } from '../engine/schedule/metadata.js';
 
 export interface StatusFlags extends ConnectionFlags {
   readonly namespace?: string;
@@ -79,7 +80,7 @@ export function runDetail(run: Run, now: number, paint: Painter): string {
   const phase = status.phase ?? 'Pending';
   const maxAttempts = run.spec.template.maxAttempts ?? 1;
   const lines = [
-    `${paint(run.metadata.name, 'bold')}  (JobConfig ${run.spec.configName}, ${run.spec.materialization ?? 'Rendered'})`,
+    `${paint(run.metadata.name, 'bold')}  (JobConfig ${run.spec.configName}, ${run.spec.materialization ?? 'Rendered'}${scheduledFor(run)})`,
     `Phase:     ${paint(phase, PHASE_COLOURS[phase] ?? 'cyan')}${status.result ? ` (${status.result})` : ''}`,
     `Progress:  ${status.progress ?? '-'} indexes succeeded`,
     `Duration:  ${runDuration(run, now)}`,
@@ -98,6 +99,12 @@ export function runDetail(run: Run, now: number, paint: Painter): string {
   });
   const header = ['INDEX', ...Array.from({ length: maxAttempts }, (_, i) => `ATTEMPT ${i}`)];
   return `${lines.join('\n')}\n${table(header, rows)}`;
+}
+
+/** `, scheduled for 2026-11-23T01:50:00Z` for a run the schedule created. */
+function scheduledFor(run: Run): string {
+  const due = scheduleTimeOf(run);
+  return run.spec.type === 'Scheduled' && due !== undefined ? `, scheduled for ${new Date(due).toISOString().replace('.000Z', 'Z')}` : '';
 }
 
 function cell(ref: TaskRef | undefined, now: number, paint: Painter): string {

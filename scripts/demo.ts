@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { buildApp } from '../apps/main.js';
 import { status } from '../cli/status.js';
+import { ManualClock } from '../watcher/clock.js';
 import { Watcher } from '../watcher/controller.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
 import { createMetrics } from '../watcher/metrics.js';
@@ -20,6 +21,8 @@ import { finishedStatus, runningStatus } from '../test/cluster/kubelet.js';
 import { readTree } from '../test/_synth.js';
 
 const NAMESPACE = 'batch';
+// The watcher's clock runs at real speed until the end, when it jumps to the backup schedule's next time.
+const watcherClock = new ManualClock(new Date(), { realSpeed: true });
 const say = (text: string) => process.stdout.write(`\n==> ${text}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const documents = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as KubeObject).filter(Boolean);
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
     console.log(`    ${objects.length} objects applied`);
 
     say('Starting the watcher');
-    watcher = new Watcher({ kubeConfig: kc, logger: pino({ level: 'silent' }), metrics: createMetrics(), namespace: NAMESPACE });
+    watcher = new Watcher({ kubeConfig: kc, logger: pino({ level: 'silent' }), metrics: createMetrics(), namespace: NAMESPACE, clock: watcherClock });
     await watcher.start();
 
     say('Playing kubelet, Argo Workflows and Tekton for some tasks');
@@ -118,6 +121,19 @@ async function main(): Promise<void> {
       say(`taskplane status ${run} -n ${NAMESPACE}`);
       await show(run);
     }
+
+    // The backup's schedule (H 2 * * *, Europe/Berlin): the watcher creates the next night's run on time.
+    const backup = await until('the backup schedule\'s next time', async () => {
+      const config = await argo.get<KubeObject & { status?: { nextScheduled?: string } }>('taskplane.dev/v1alpha1', 'JobConfig', NAMESPACE, 'database-backup');
+      return config.status?.nextScheduled;
+    });
+    say(`Moving the watcher's clock to ${backup}, the backup's next scheduled time`);
+    watcherClock.set(new Date(backup));
+    const scheduled = `database-backup-${Date.parse(backup) / 1000}`;
+    // Created on time; with Enqueue it waits for the backup runs still unfinished in this story.
+    await until(`the scheduled run ${scheduled}`, async () => (await argo.get<KubeObject & { status?: { phase?: string } }>('taskplane.dev/v1alpha1', 'JobRun', NAMESPACE, scheduled)).status?.phase);
+    say(`taskplane status ${scheduled} -n ${NAMESPACE}`);
+    await show(scheduled);
   } finally {
     say('Stopping the watcher and the control plane');
     await watcher?.stop();

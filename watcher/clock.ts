@@ -32,42 +32,58 @@ export function timerAt(clock: Clock, at: Date, callback: () => void): () => voi
 }
 
 /**
- * A clock that only moves when told to (tests): `advance` and `set` fire the timers that fall due,
- * in time order, so a test can cross hours of schedule in milliseconds.
+ * A clock that moves when told to: `advance` and `set` fire the timers that fall due, in time order,
+ * so a test can cross hours of schedule in milliseconds. With `realSpeed` it also runs at real speed
+ * between jumps (the demo: "fast-forward to the next night").
  */
 export class ManualClock implements Clock {
-  private epochMs: number;
-  private readonly timers = new Set<{ at: number; callback: () => void }>();
+  private offsetMs: number;
+  private readonly timers = new Set<{ at: number; callback: () => void; real?: NodeJS.Timeout }>();
+  private readonly elapsed: () => number;
 
-  constructor(start: Date) {
-    this.epochMs = start.getTime();
+  constructor(start: Date, options: { readonly realSpeed?: boolean } = {}) {
+    this.elapsed = options.realSpeed ? () => performance.now() : () => 0;
+    this.offsetMs = start.getTime() - this.elapsed();
   }
 
   now(): Date {
-    return new Date(this.epochMs);
+    return new Date(this.elapsed() + this.offsetMs);
   }
 
   setTimer(at: Date, callback: () => void): () => void {
-    const timer = { at: at.getTime(), callback };
-    if (timer.at <= this.epochMs) {
+    const timer: { at: number; callback: () => void; real?: NodeJS.Timeout } = { at: at.getTime(), callback };
+    if (timer.at <= this.now().getTime()) {
       queueMicrotask(callback);
       return () => {};
     }
     this.timers.add(timer);
-    return () => this.timers.delete(timer);
+    if (this.elapsed() !== 0) {
+      timer.real = setTimeout(() => this.fireDue(), Math.min(MAX_TIMER_MS, timer.at - this.now().getTime()));
+      timer.real.unref();
+    }
+    return () => {
+      clearTimeout(timer.real);
+      this.timers.delete(timer);
+    };
   }
 
   /** Moves the clock forward by `ms` and fires every timer due by then. */
   advance(ms: number): void {
-    this.set(new Date(this.epochMs + ms));
+    this.set(new Date(this.now().getTime() + ms));
   }
 
   /** Sets the time (never backwards) and fires every timer due by then. */
   set(to: Date): void {
-    if (to.getTime() < this.epochMs) throw new Error(`ManualClock cannot go back from ${this.now().toISOString()} to ${to.toISOString()}`);
-    this.epochMs = to.getTime();
-    const due = [...this.timers].filter((t) => t.at <= this.epochMs).sort((a, b) => a.at - b.at);
+    if (to.getTime() < this.now().getTime()) throw new Error(`ManualClock cannot go back from ${this.now().toISOString()} to ${to.toISOString()}`);
+    this.offsetMs = to.getTime() - this.elapsed();
+    this.fireDue();
+  }
+
+  private fireDue(): void {
+    const now = this.now().getTime();
+    const due = [...this.timers].filter((t) => t.at <= now).sort((a, b) => a.at - b.at);
     for (const timer of due) {
+      clearTimeout(timer.real);
       this.timers.delete(timer);
       timer.callback();
     }

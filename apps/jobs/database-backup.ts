@@ -16,7 +16,8 @@ export function databaseBackup(scope: Construct): void {
     maxAttempts: 3,
     retryDelay: Duration.minutes(5),
     taskTimeout: Duration.hours(2),
-    concurrency: Concurrency.forbid(1),
+    // One backup at a time; a night's run that finds the previous one still going waits for it.
+    concurrency: Concurrency.enqueue(1),
     // Once a night between 02:00 and 02:59 Berlin time (the minute hashed from batch/database-backup), so
     // nightly jobs do not all start at 02:00. previewFrom lists the first runs in the annotation for review.
     schedule: Schedule.cron('H 2 * * *', { timezone: 'Europe/Berlin', previewFrom: new Date('2026-11-21T00:00:00Z') }),
