@@ -18,7 +18,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { FieldError } from '../engine/errors.js';
 import { buildRun } from '../engine/run-object.js';
-import { TERMINAL_PHASES } from '../engine/run/index.js';
+import { isActiveRun, isWaitingRun, TERMINAL_PHASES } from '../engine/run/index.js';
 import { ANNOTATION_SCHEDULE_TIME, isSchedulePaused, scheduleTimeOf } from '../engine/schedule/metadata.js';
 import { compileSchedule, dueRuns, scheduledRunName, scheduleFrom, type CatchUpPolicy, type CompiledSchedule } from '../engine/schedule/schedule.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
@@ -271,9 +271,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // Runs this scheduler created that the cache does not show yet count as queued: without them a
     // catch-up pass under Forbid would create several runs before the first one is seen.
     const unseen = [...this.created].filter(([run, owner]) => owner === keyOf(config) && !this.options.runs.get(namespace, run.slice(run.indexOf('/') + 1))).length;
-    const unfinishedRuns = this.runsOf(config).filter((r) => !TERMINAL_PHASES.has(r.status?.phase));
-    const unfinished = unfinishedRuns.length + unseen;
-    const queued = unfinishedRuns.filter((r) => !r.status?.startTime).length + unseen;
+    const unfinished = this.runsOf(config).filter((r) => isActiveRun(r) || isWaitingRun(r)).length + unseen;
+    const queued = this.runsOf(config).filter(isWaitingRun).length + unseen;
     if (policy === 'Forbid' && unfinished >= maxConcurrency) {
       await this.options.recordEvent(config, 'Warning', 'ScheduleSkipped', `Skipped creating run for ${dueText} due to concurrency policy Forbid: ${unfinished} unfinished run(s), maxConcurrency ${maxConcurrency}`);
       return;

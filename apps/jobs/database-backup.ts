@@ -55,8 +55,8 @@ export function databaseBackup(scope: Construct): void {
 
   backup.run('2026-11-21-full', { options: { database: 'billing', full: true, snapshotAt: new Date('2026-11-21T02:00:00Z') } });
   backup.run('2026-11-22', { options: { snapshotAt: '2026-11-22T02:00:00+01:00' } });
-  // A restore drill: only the JobRun is in Git. It overrides the config's Forbid with Enqueue, so it waits
-  // for the running backup to finish and the watcher then starts it.
+  // A restore drill: only the JobRun is in Git. Its own policy (Enqueue, as Furiko's startPolicy; the config's
+  // too, but the run keeps it whatever the config says) makes it wait for the running backup; the watcher then starts it.
   backup.run('restore-drill', {
     materialization: Materialization.DEFERRED,
     concurrencyPolicy: 'Enqueue',
