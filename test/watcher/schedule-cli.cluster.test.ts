@@ -17,6 +17,8 @@ import { parseDocuments, readTree, tempOutdir } from '../_synth.js';
 import { applyAsGitOps, ARGOCD, podTask, startWatcher, testClient } from './helpers.js';
 
 const client = testClient();
+/** Each CLI call starts Node and tsx (seconds on a busy machine); a test makes up to six. */
+const CLI_TIMEOUT = 240_000;
 let ns: TestNamespace;
 let watcher: Watcher;
 
@@ -58,7 +60,7 @@ describe('schedules in the CLI', () => {
     expect(header).toMatch(/^SCHEDULE OF\s+CRON\s+TIMEZONE\s+STATE\s+LAST\s+NEXT\s+MEANING$/);
     expect(row).toMatch(/^nightly\s+H 3 \* \* \*\s+Europe\/Berlin\s+Active\s+-\s+\d{4}-\d\d-\d\dT03:\d\d:00\+0[12]:00 \(in [\dhmd]+\)\s+at 03:\d\d every day$/);
     expect(noRuns).toBe(`No JobRuns in namespace ${ns.name}.`);
-  });
+  }, CLI_TIMEOUT);
 
   it('pause sets an annotation the watcher reads (Git has no such field), resume removes it', async () => {
     const paused = await taskplane(['schedule', 'pause', 'nightly', '-n', ns.name]);
@@ -81,11 +83,11 @@ describe('schedules in the CLI', () => {
     });
     expect(after.metadata.annotations?.['taskplane.dev/schedule-paused']).toBeUndefined();
     expect(after.status?.state).toBe('ReadyEnabled');
-  });
+  }, CLI_TIMEOUT);
 
   it('a config without a schedule, or a bad command: one line, exit 2', async () => {
     expect(await taskplane(['schedule', 'pause', 'adhoc', '-n', ns.name])).toMatchObject({ code: 2, stderr: 'taskplane: JobConfig "adhoc" has no schedule; add one with Schedule.cron(...) in its construct\n' });
     expect(await taskplane(['schedule', 'stop', 'nightly', '-n', ns.name])).toMatchObject({ code: 2, stderr: 'taskplane: usage: taskplane schedule pause|resume <config> [-n namespace]\n' });
     expect((await taskplane(['schedule', 'resume', 'missing', '-n', ns.name])).code).toBe(2);
-  });
+  }, CLI_TIMEOUT);
 });
