@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two projects: `unit` (engine, constructs, synth; no network) and `cluster` (files named
- * `*.cluster.test.ts`, run against the real control plane that `test/cluster/global-setup.ts` starts).
+ * Three projects: `unit` (engine, constructs, synth; no network), `cluster` (files named
+ * `*.cluster.test.ts`, run against the real control plane that `test/cluster/global-setup.ts` starts)
+ * and `package` (`*.package.test.ts`: the packed tarball in stock cdk8s apps; needs the npm registry
+ * once, then its caches).
  */
 export default defineConfig({
   test: {
@@ -11,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.cluster.test.ts'],
+          exclude: ['test/**/*.cluster.test.ts', 'test/**/*.package.test.ts'],
           // Property tests run thousands of cases: on a busy 2-core machine they outgrow the 5 s default.
           testTimeout: 30_000,
         },
@@ -25,6 +27,14 @@ export default defineConfig({
           hookTimeout: 180_000,
           // One shared control plane; files run one at a time so timings stay meaningful on 2 cores.
           fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'package',
+          include: ['test/**/*.package.test.ts'],
+          globalSetup: ['test/package/global-setup.ts'],
+          hookTimeout: 300_000,
         },
       },
     ],

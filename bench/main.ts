@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only synth|watcher]`: taskplane's benchmarks (not part of the test
+ * `npm run bench [-- --quick] [-- --only synth|watcher|startup]`: taskplane's benchmarks (not part of the test
  * suite). Prints a short table and writes bench/results/latest.md and latest.json. Machines are shared
  * and noisy, so every figure that matters is a ratio against a baseline measured in the same run.
  */
@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTPUT_BASE, runSynth, type SynthResult } from './synth.js';
+import { runStartupBench, type StartupResult } from './startup.js';
 import { runWatcherBench, type WatcherResult } from './watcher.js';
 import { fmtMs, fmtRatio, REPO_ROOT, table } from './util.js';
 
@@ -28,6 +29,11 @@ const started = Date.now();
 
 let synth: SynthResult | undefined;
 let watcher: WatcherResult | undefined;
+let startup: StartupResult | undefined;
+if (!only || only === 'startup') {
+  log('CLI start-up: compiled taskplane vs node -e 0');
+  startup = runStartupBench({ reps: quick ? 5 : 20, log });
+}
 if (!only || only === 'synth') {
   log(`synth scaling (${quick ? 'quick' : 'full'}): each case in a fresh process, repeated, 120 s limit`);
   synth = await runSynth({ sizes: quick ? QUICK_SIZES : FULL_SIZES, reps: quick ? () => 3 : synthReps, timeoutMs: 120_000, log });
@@ -55,22 +61,23 @@ const meta = {
   durationS: Math.round((Date.now() - started) / 1000),
 };
 
-const markdown = report(meta, synth, watcher);
+const markdown = report(meta, synth, watcher, startup);
 console.log(`\n${markdown}`);
 if (write) {
   const dir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher }, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, startup }, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), `${markdown}\n`);
   log(`wrote bench/results/latest.md and latest.json (${meta.durationS} s)`);
 }
 // Nothing is left to wait for; do not let a stray handle keep the process up.
 process.exit(0);
 
-function report(m: typeof meta, s: SynthResult | undefined, w: WatcherResult | undefined): string {
+function report(m: typeof meta, s: SynthResult | undefined, w: WatcherResult | undefined, st: StartupResult | undefined): string {
   const parts = [`# taskplane benchmarks\n\n${m.date}, commit ${m.commit}${m.quick ? ' (--quick)' : ''}, Node ${m.node}, ${m.cpus}, ${m.memoryGB} GB, ${m.durationS} s in all.`];
   if (s) parts.push(synthReport(s));
   if (w) parts.push(watcherReport(w));
+  if (st) parts.push(startupReport(st));
   return parts.join('\n\n');
 }
 
@@ -99,6 +106,14 @@ function synthReport(s: SynthResult): string {
       `Equivalence at ${e.configs} × ${e.tasks} (${e.documents} documents): ${same} as taskplane; taskplane and the floor byte-identical: ${e.yamlFloorByteIdentical ? 'yes' : 'NO'}.`,
     table(['N × P', '(a) taskplane', '(b) cdk8s', '(c) yaml floor', 'a/c', 'a/b', 'a per task', 'n'], rows),
     `Linearity (cost of one more task at a fixed number of JobConfigs): ${marginal || '-'}.`,
+  ].join('\n\n');
+}
+
+function startupReport(st: StartupResult): string {
+  return [
+    '## CLI start-up',
+    `Wall time from spawn to exit, ${st.reps} repetitions of every case back to back; the compiled CLI (lib/, as installed); ratio: the median of each repetition's ratio to \`node -e 0\` (${fmtMs(st.baselineMs)} here).`,
+    table(['command', 'median', 'vs node -e 0'], st.cases.map((c) => [c.name, fmtMs(c.medianMs), fmtRatio(c.ratio)])),
   ].join('\n\n');
 }
 

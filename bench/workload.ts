@@ -75,7 +75,7 @@ export function plainJob(i: number, tasks: number, retryDelaySeconds = RETRY_DEL
   const spec = configSpec(i, tasks, retryDelaySeconds);
   const { run, errors } = buildRun(
     { name, namespace: NAMESPACE, spec },
-    { name: runName(i), optionValues: { ...runOptions, day: runOptions.day.toISOString() }, materialization: 'Rendered', labels: {}, taskLabels: {} },
+    { name: runName(i), optionValues: { ...runOptions, day: runOptions.day.toISOString() }, materialization: 'Rendered', labels: {} },
   );
   const rendered = renderFirstAttempts(run);
   if (errors.length || rendered.errors.length) throw new Error(`workload does not render: ${JSON.stringify([...errors, ...rendered.errors])}`);

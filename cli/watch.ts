@@ -4,20 +4,49 @@ import { pino } from 'pino';
 import { createMetrics } from '../watcher/metrics.js';
 import { startProbeServer } from '../watcher/server.js';
 import { Watcher } from '../watcher/controller.js';
-import { loadKubeConfig, type ConnectionFlags } from './kube.js';
+import { parseTaskResources } from '../engine/task-kinds.js';
+import { loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
 
 export interface WatchFlags extends ConnectionFlags {
   readonly namespace?: string;
   readonly metricsAddress: string;
-  readonly leaderElect: boolean;
+  /** `true` or `false`, as given. */
+  readonly leaderElect: string | boolean;
   readonly leaseNamespace: string;
   readonly leaseName: string;
   readonly identity?: string;
-  readonly workers: number;
+  /** A whole number of at least 1, as given. */
+  readonly workers: string | number;
   readonly logLevel: string;
+  /** `--task-resources`: comma-separated `resource.group` names. */
+  readonly taskResources?: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The flags checked all at once; every wrong one is named with what would be valid. */
+export function parseWatchFlags(flags: WatchFlags) {
+  const errors: string[] = [];
+  const workers = Number(flags.workers);
+  if (String(flags.workers).trim() === '' || !Number.isInteger(workers) || workers < 1) errors.push(`--workers: got "${flags.workers}"; valid: a whole number of at least 1, e.g. --workers 2`);
+  const leaderElect = String(flags.leaderElect);
+  if (leaderElect !== 'true' && leaderElect !== 'false') errors.push(`--leader-elect: got "${leaderElect}"; valid: true or false`);
+  const at = flags.metricsAddress.lastIndexOf(':');
+  const port = Number(flags.metricsAddress.slice(at + 1));
+  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535 || flags.metricsAddress.slice(at + 1) === '') {
+    errors.push(`--metrics-address: got "${flags.metricsAddress}"; valid: HOST:PORT with a port from 0 to 65535, e.g. 0.0.0.0:8080`);
+  }
+  if (!LOG_LEVELS.includes(flags.logLevel)) errors.push(`--log-level: got "${flags.logLevel}"; valid: ${LOG_LEVELS.join(', ')}`);
+  if (!flags.leaseName) errors.push('--lease-name: must not be empty');
+  if (!flags.leaseNamespace) errors.push('--lease-namespace: must not be empty');
+  const taskResources = flags.taskResources === undefined ? undefined : parseTaskResources(flags.taskResources);
+  if (taskResources?.errors.length) errors.push(`--task-resources: got "${flags.taskResources}": ${taskResources.errors.join('; ')}`);
+  if (errors.length) throw new UsageError(errors.join('\n'));
+  return { workers, leaderElect: leaderElect === 'true', host: flags.metricsAddress.slice(0, at) || '0.0.0.0', port, taskResources: taskResources?.resources };
 }
 
 export async function watch(flags: WatchFlags): Promise<void> {
+  const { workers, leaderElect, host, port, taskResources } = parseWatchFlags(flags);
   const logger = pino({ level: flags.logLevel, base: { component: 'taskplane-watcher' } });
   const metrics = createMetrics();
   const identity = flags.identity ?? `${hostname()}-${process.pid}`;
@@ -26,11 +55,11 @@ export async function watch(flags: WatchFlags): Promise<void> {
     logger,
     metrics,
     namespace: flags.namespace,
-    workers: flags.workers,
-    ...(flags.leaderElect && { leaderElection: { namespace: flags.leaseNamespace, name: flags.leaseName, identity } }),
+    workers,
+    ...(taskResources && { taskResources }),
+    ...(leaderElect && { leaderElection: { namespace: flags.leaseNamespace, name: flags.leaseName, identity } }),
   });
-  const [host, port] = splitAddress(flags.metricsAddress);
-  const server = await startProbeServer(port, host, { registry: metrics.registry, ready: () => watcher.ready() });
+  const server = await startProbeServer(port, host, { registry: metrics.registry, readiness: () => watcher.readiness() });
   logger.info({ address: flags.metricsAddress, identity, namespace: flags.namespace ?? '(all)' }, 'serving /metrics, /healthz, /readyz');
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping');
@@ -42,9 +71,4 @@ export async function watch(flags: WatchFlags): Promise<void> {
   });
   await watcher.start();
   await stopped;
-}
-
-function splitAddress(address: string): [string, number] {
-  const at = address.lastIndexOf(':');
-  return [address.slice(0, at) || '0.0.0.0', Number(address.slice(at + 1))];
 }

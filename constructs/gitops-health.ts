@@ -150,8 +150,8 @@ export class GitOpsHealthChecks extends Construct {
     const errors: string[] = [];
     for (const node of this.node.root.node.findAll()) {
       const found =
-        node instanceof JobConfig ? { kind: 'JobConfig', name: node.name, namespace: node.namespace }
-        : node instanceof JobRun ? { kind: 'JobRun', name: node.name, namespace: node.object.metadata.namespace }
+        JobConfig.isJobConfig(node) ? { kind: 'JobConfig', name: node.name, namespace: node.namespace }
+        : JobRun.isJobRun(node) ? { kind: 'JobRun', name: node.name, namespace: node.object.metadata.namespace }
         : undefined;
       if (!found || (options.charts && !options.charts.includes(Chart.of(node)))) continue;
       if (!found.namespace) {

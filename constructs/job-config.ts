@@ -1,9 +1,13 @@
 import { ApiObject, Chart, type Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { validateJobConfig } from '../engine/config.js';
-import { nestErrors } from '../engine/errors.js';
+import { nestErrors, type FieldError } from '../engine/errors.js';
+import { metadataErrors } from '../engine/labels.js';
+import { objectSizeError } from '../engine/limits.js';
+import { DNS_LABEL_PATTERN } from '../engine/names.js';
 import { GROUP_VERSION, type JobConfigSpec } from '../engine/schema/resources.js';
-import { addFieldValidation } from './_validation.js';
+import { withTaskLabels } from '../engine/template-labels.js';
+import { addFieldValidation, unwritable } from './_validation.js';
 import { Concurrency } from './concurrency.js';
 import { JobRun, type JobRunProps } from './job-run.js';
 import type { OptionDefinitions } from './option.js';
@@ -13,7 +17,8 @@ import type { TaskTemplate } from './task-template.js';
 
 export interface JobConfigProps<O extends OptionDefinitions> {
   /**
-   * The JobConfig's name, also the prefix of its runs' names.
+   * The JobConfig's name (a DNS label), also the prefix of its runs' default names `<name>-<id>`,
+   * which are at most 46 characters: over 44 characters, every run needs its own `name`.
    * @default - the construct id, unchanged (no hash suffix: the name you chose is the name in the cluster)
    */
   readonly name?: string;
@@ -69,13 +74,37 @@ export interface JobConfigProps<O extends OptionDefinitions> {
    * @default - only taskplane's
    */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Let a run carry its own task template instead of this config's (same executor kind only). Whoever
+   * may create JobRuns in the namespace can then have the watcher create any task of that kind, as a
+   * Kubernetes Job creator can create any Pod (Pod Security admission is then the limit).
+   * @default false - the watcher refuses a run whose template is not this config's (AdmissionError
+   * TemplateNotAllowed), so a run author gets no more than the config grants
+   */
+  readonly allowCustomTemplates?: boolean;
 }
+
+/** A namespace is a DNS label; the JobConfig, its runs and their tasks all live in it. */
+function namespaceErrors(namespace: string | undefined): FieldError[] {
+  if (namespace === undefined || (namespace.length <= 63 && DNS_LABEL_PATTERN.test(namespace))) return [];
+  return [{ field: 'metadata.namespace', message: 'is not a valid namespace name', value: namespace, valid: 'a DNS label: lowercase letters, digits and "-", at most 63 characters' }];
+}
+
+const JOB_CONFIG_BRAND = Symbol.for('taskplane.JobConfig');
 
 /**
  * A job definition: its task template, parallelism, retries, timeouts, concurrency and options.
  * Runs are created with `config.run(id, {...})`.
  */
 export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
+  /**
+   * Whether `x` is a JobConfig from any copy of taskplane: an app can load two (a library of its own
+   * depending on another version), and `instanceof` is false across copies.
+   */
+  public static isJobConfig(x: unknown): x is JobConfig<any> {
+    return typeof x === 'object' && x !== null && JOB_CONFIG_BRAND in x;
+  }
+
   /** The name in the cluster. */
   public readonly name: string;
   /** The namespace, when one is known at synth time. */
@@ -86,41 +115,62 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
   public readonly _labels: Readonly<Record<string, string>>;
   /** True when the definition has problems (reported by validation); runs then skip rendering. @internal */
   public readonly _invalid: boolean;
+  /** Problems with the definition, then run ids used twice. */
+  private readonly _problems: FieldError[] = [];
 
   public constructor(scope: Construct, id: string, props: JobConfigProps<O>) {
     super(scope, id);
+    Object.defineProperty(this, JOB_CONFIG_BRAND, { value: true });
     this.name = props.name ?? id;
     this.namespace = props.namespace ?? Chart.of(this).namespace;
     this._labels = { ...props.labels };
     const options = Object.entries(props.options ?? {}).map(([name, option]) => option._toSpec(name));
     this._spec = {
-      template: {
+      // The chart's labels go on every task; they are part of the template that runs snapshot.
+      template: withTaskLabels({
         taskTemplate: props.task._toSpec(),
         ...(props.parallelism && { parallelism: props.parallelism._toSpec() }),
         ...(props.maxAttempts !== undefined && { maxAttempts: props.maxAttempts }),
         ...(props.retryDelay && { retryDelaySeconds: props.retryDelay.toSeconds() }),
         ...(props.pendingTimeout && { taskPendingTimeoutSeconds: props.pendingTimeout.toSeconds() }),
         ...(props.taskTimeout && { taskTimeoutSeconds: props.taskTimeout.toSeconds() }),
-      },
+      }, Chart.of(this).labels),
       concurrency: (props.concurrency ?? Concurrency.allow())._toSpec(),
       ...(props.schedule && { schedule: props.schedule._toSpec() }),
       ...(options.length > 0 && { options }),
+      ...(props.allowCustomTemplates && { allowCustomTemplates: true }),
     };
-    const problems = [...nestErrors('spec.template.taskTemplate', props.task._problems), ...validateJobConfig(this.name, this._spec)];
-    this._invalid = problems.length > 0;
-    addFieldValidation(this, () => problems);
-
     const annotations = props.schedule?._annotations(this.namespace, this.name);
-    new ApiObject(this, 'Resource', {
+    const object = {
       apiVersion: GROUP_VERSION,
       kind: 'JobConfig',
       metadata: { name: this.name, namespace: this.namespace, labels: this._labels, ...(annotations && { annotations }) },
       spec: this._spec,
-    });
+    };
+    // cdk8s adds the chart's labels to the object, and render adds them to every task.
+    const labels = { ...Chart.of(this).labels, ...this._labels };
+    const sizeError = objectSizeError(object, 'JobConfig');
+    this._problems.push(
+      ...nestErrors('spec.template.taskTemplate', props.task._problems),
+      ...validateJobConfig(this.name, this._spec),
+      ...metadataErrors({ labels }, 'metadata'),
+      ...namespaceErrors(this.namespace),
+      ...unwritable(this, labels, 'metadata.labels'),
+      ...unwritable(this, this._spec, 'spec'),
+      ...(sizeError ? [sizeError] : []),
+    );
+    this._invalid = this._problems.length > 0;
+    addFieldValidation(this, () => this._problems);
+    new ApiObject(this, 'Resource', object);
   }
 
   /** A run of this job. Option values are type-checked against the options' definitions. */
   public run(id: string, props: JobRunProps<O>): JobRun {
-    return new JobRun(this, id, props);
+    if (!this.node.tryFindChild(id)) return new JobRun(this, id, props);
+    // cdk8s would throw its construct-name message; report the clash with every other problem instead.
+    this._problems.push({ field: 'run', message: `run id "${id}" is already taken in this JobConfig`, value: id, valid: 'a distinct id per run (not "Resource"), e.g. the date or a ticket number' });
+    let n = 2;
+    while (this.node.tryFindChild(`${id}~${n}`)) n++;
+    return new JobRun(this, `${id}~${n}`, { ...props, name: props.name ?? `${this.name}-${id}` });
   }
 }

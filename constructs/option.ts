@@ -118,9 +118,16 @@ export class Option<TValue, TNeedsValue extends boolean = false> {
   public static multi<const V extends string>(props: MultiOptionProps<V> & { readonly required: true; readonly default?: undefined }): Option<V[], true>;
   public static multi<const V extends string>(props: MultiOptionProps<V>): Option<V[], false>;
   public static multi<const V extends string>(props: MultiOptionProps<V>): Option<V[], boolean> {
-    return new Option('Multi', props, {
-      multi: { values: [...props.values], delimiter: props.delimiter, ...(props.default && { default: [...props.default] }) },
-    });
+    return new Option('Multi', props, { multi: multiConfig(props) });
+  }
+
+  /** Any number of `values` or other non-empty strings, joined by `delimiter` (Furiko's `allowCustom`). */
+  public static multiOrCustom<const V extends string>(
+    props: MultiOptionProps<V> & { readonly required: true; readonly default?: undefined },
+  ): Option<(V | (string & {}))[], true>;
+  public static multiOrCustom<const V extends string>(props: MultiOptionProps<V>): Option<(V | (string & {}))[], false>;
+  public static multiOrCustom<const V extends string>(props: MultiOptionProps<V>): Option<(V | (string & {}))[], boolean> {
+    return new Option('Multi', props, { multi: { ...multiConfig(props), allowCustom: true } });
   }
 
   /** A point in time: a `Date` (rendered in UTC) or an RFC 3339 string (rendered in its own offset). */
@@ -146,6 +153,10 @@ export class Option<TValue, TNeedsValue extends boolean = false> {
       JSON.stringify({ type: this.type, name, label: this.common.label, required: this.common.required || undefined, ...this.config }),
     ) as OptionSpec;
   }
+}
+
+function multiConfig(props: MultiOptionProps<string>) {
+  return { values: [...props.values], delimiter: props.delimiter, ...(props.default && { default: [...props.default] }) };
 }
 
 /** The options of a JobConfig, by name. Names are used as `${option.<name>}`. */

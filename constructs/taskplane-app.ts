@@ -1,11 +1,30 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ApiObject, App, Chart, Names, Yaml, type AppProps } from 'cdk8s';
+import { ApiObject, App, Chart, Names, type AppProps } from 'cdk8s';
 import type { IConstruct } from 'constructs';
+import { TASKPLANE_APP } from './_validation.js';
+import { stringifyDocuments } from './_yaml.js';
 import { JobConfig } from './job-config.js';
 import { JobRun } from './job-run.js';
 
-export type TaskplaneAppProps = Omit<AppProps, 'yamlOutputType'>;
+export interface TaskplaneAppProps extends Omit<AppProps, 'yamlOutputType'> {
+  /**
+   * Emit a Namespace for every namespace the app's objects use that the app does not declare itself
+   * (`default` and `kube-*` excepted), into `00-namespaces.k8s.yaml`, which `kubectl apply -R` reads first.
+   * @default true - dist/ applies to a cluster that lacks them; false when namespaces come from elsewhere
+   */
+  readonly namespaces?: boolean;
+  /**
+   * Write `Kustomization` (kustomize's extension-less name, which `kubectl apply -R -f` does not read)
+   * listing every file, Namespaces and CRDs first, for Flux and `kustomize build`.
+   * @default true
+   */
+  readonly kustomization?: boolean;
+}
+
+/** The chart of emitted Namespaces: its file sorts before any chart's (chart names start with a letter). */
+const NAMESPACES_CHART = '00-namespaces';
+const BUILT_IN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 /**
  * A cdk8s App with the output layout taskplane recommends for GitOps, written atomically:
@@ -17,14 +36,23 @@ export type TaskplaneAppProps = Omit<AppProps, 'yamlOutputType'>;
  * Adding a JobConfig or a run adds files and never rewrites others. The whole app is validated once
  * (plain cdk8s validates it again for every chart), every error is reported at once, two objects with
  * the same kind, namespace and name are an error, and on error nothing is written: the output
- * directory keeps its previous content.
+ * directory keeps its previous content. Strings that YAML 1.1 and 1.2 readers would read differently
+ * (`0o17`, `yes`, `1:20`, a `<<` key) are written quoted.
  */
 export class TaskplaneApp extends App {
+  private readonly emitNamespaces: boolean;
+  private readonly emitKustomization: boolean;
+  /** Lets taskplane's constructs know their strings will be quoted. @internal */
+  public readonly [TASKPLANE_APP] = true;
+
   public constructor(props: TaskplaneAppProps = {}) {
     super(props);
+    this.emitNamespaces = props.namespaces ?? true;
+    this.emitKustomization = props.kustomization ?? true;
   }
 
   public override synth(): void {
+    if (this.emitNamespaces && !this.node.tryFindChild(NAMESPACES_CHART)) addMissingNamespaces(this);
     const nodes = this.node.findAll();
     const errors = nodes.flatMap((node) => node.node.validate().map((message) => `[${node.node.path}] ${message}`));
     if (errors.length > 0) throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
@@ -34,19 +62,42 @@ export class TaskplaneApp extends App {
     // construct tree plus one file, not every document of the app at once.
     const files = new Map<string, ApiObject[]>();
     for (const node of nodes) {
-      if (!(node instanceof ApiObject)) continue;
+      if (!ApiObject.isApiObject(node)) continue;
       const file = outputFile(Chart.of(node), node);
       const objects = files.get(file);
       if (objects) objects.push(node);
       else files.set(file, [node]);
     }
-    const apiObjects = nodes.filter((node): node is ApiObject => node instanceof ApiObject);
+    const apiObjects = nodes.filter((node): node is ApiObject => ApiObject.isApiObject(node));
     throwOnClashes(apiObjects, declaredIdentity);
-    writeAtomically(this.outdir, files, this.outputFileExtension, (written) => {
+    const kustomization = this.emitKustomization ? kustomizationOf(files, this.outputFileExtension) : undefined;
+    writeAtomically(this.outdir, files, this.outputFileExtension, kustomization, (written) => {
       // A JSON patch can rename an object: then check again with what was really written.
       if (written.size > 0) throwOnClashes(apiObjects, (object) => written.get(object) ?? declaredIdentity(object));
     });
   }
+}
+
+/** A Namespace object in a chart of its own for every namespace used by an object but declared by none. */
+function addMissingNamespaces(app: App): void {
+  const objects = app.node.findAll().filter((node): node is ApiObject => ApiObject.isApiObject(node));
+  const declared = new Set(objects.filter((object) => object.kind === 'Namespace' && object.apiVersion === 'v1').map((object) => object.name));
+  const used = new Set(objects.map((object) => object.metadata.namespace).filter((namespace): namespace is string => !!namespace));
+  const missing = [...used].filter((namespace) => !declared.has(namespace) && !BUILT_IN_NAMESPACES.has(namespace)).sort();
+  if (missing.length === 0) return;
+  const chart = new Chart(app, NAMESPACES_CHART);
+  for (const name of missing) new ApiObject(chart, name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+}
+
+/**
+ * kustomize's file list: files holding Namespaces or CRDs first (kustomize keeps this order, and Flux
+ * applies such definitions in a first stage anyway), then the rest by path.
+ */
+function kustomizationOf(files: Map<string, ApiObject[]>, extension: string): string {
+  const definesFirst = (objects: ApiObject[]) => (objects.some((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition') ? 0 : 1);
+  const ordered = [...files].map(([file, objects]) => ({ path: `${file}${extension}`, rank: definesFirst(objects) }));
+  ordered.sort((a, b) => a.rank - b.rank || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return stringifyDocuments([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ordered.map((f) => f.path) }]);
 }
 
 /** `apiVersion/Kind namespace/name`. */
@@ -58,35 +109,38 @@ const declaredIdentity = (object: ApiObject) =>
   identity({ apiVersion: object.apiVersion, kind: object.kind, metadata: { namespace: object.metadata.namespace, name: object.name } });
 
 function throwOnClashes(objects: readonly ApiObject[], identityOf: (object: ApiObject) => string): void {
-  const pathByIdentity = new Map<string, string>();
+  const firstByIdentity = new Map<string, ApiObject>();
   const clashes: string[] = [];
   for (const object of objects) {
     // Task names are unique within a run; two runs (or two charts) can still produce the same object.
     const id = identityOf(object);
-    const first = pathByIdentity.get(id);
-    if (first) clashes.push(`[${object.node.path}] ${id} is also produced by ${first}; give one of the runs another name`);
-    pathByIdentity.set(id, object.node.path);
+    const first = firstByIdentity.get(id);
+    if (first) {
+      const fix = ancestor(object, JobRun.isJobRun) && ancestor(first, JobRun.isJobRun) ? 'give one of the runs another name' : 'define it once (e.g. one TaskplaneCrds per app) or give one of them another name';
+      clashes.push(`[${object.node.path}] ${id} is also produced by ${first.node.path}; ${fix}`);
+    } else firstByIdentity.set(id, object);
   }
   if (clashes.length > 0) throw new Error(`Validation failed with the following errors:\n  ${clashes.join('\n  ')}`);
 }
 
 function outputFile(chart: Chart, object: ApiObject): string {
   const chartName = Names.toDnsLabel(chart);
-  const config = ancestor(object, JobConfig);
+  const config = ancestor(object, JobConfig.isJobConfig);
   if (!config) return chartName;
-  const run = ancestor(object, JobRun);
+  const run = ancestor(object, JobRun.isJobRun);
   return run ? join(chartName, config.name, 'runs', run.name) : join(chartName, config.name, 'jobconfig');
 }
 
-function ancestor<T>(node: IConstruct, type: abstract new (...args: any[]) => T): T | undefined {
-  return node.node.scopes.find((scope): scope is IConstruct & T => scope instanceof type);
+/** The nearest scope that `is` recognizes (a brand check: `instanceof` fails across two copies of taskplane). */
+function ancestor<T extends IConstruct>(node: IConstruct, is: (x: unknown) => x is T): T | undefined {
+  return node.node.scopes.find(is);
 }
 
 /**
  * Writes every file into a fresh directory, `check`s what was written (objects whose identity differs
  * from the declared one), then swaps it in place of `outdir`. On any error `outdir` is left as it was.
  */
-function writeAtomically(outdir: string, files: Map<string, ApiObject[]>, extension: string, check: (renamed: Map<ApiObject, string>) => void): void {
+function writeAtomically(outdir: string, files: Map<string, ApiObject[]>, extension: string, kustomization: string | undefined, check: (renamed: Map<ApiObject, string>) => void): void {
   const staging = `${outdir}.taskplane-staging-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   try {
@@ -103,10 +157,11 @@ function writeAtomically(outdir: string, files: Map<string, ApiObject[]>, extens
       const dir = dirname(path);
       if (!made.has(dir)) mkdirSync(dir, { recursive: true });
       made.add(dir);
-      writeFileSync(path, Yaml.stringify(...documents));
+      writeFileSync(path, stringifyDocuments(documents));
     }
     check(renamed);
     mkdirSync(staging, { recursive: true });
+    if (kustomization !== undefined && files.size > 0) writeFileSync(join(staging, 'Kustomization'), kustomization);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
     throw error;

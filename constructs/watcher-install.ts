@@ -1,117 +1,18 @@
-import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import type { ApiObject } from 'cdk8s';
+import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { FieldError } from '../engine/errors.js';
+import { formatTaskResource } from '../engine/task-kinds.js';
 import { ClusterScopedApiObject } from './_cluster-scoped-object.js';
 import { addFieldValidation } from './_validation.js';
 import { TaskplaneCrds } from './taskplane-crds.js';
+import { TaskplanePersonas } from './taskplane-personas.js';
+import { WatcherDeployment } from './watcher-deployment.js';
+import { distinctExecutors, WatcherExecutor } from './watcher-executor.js';
+import { WatcherRbac, type WatcherPolicyRule } from './watcher-rbac.js';
 
 const k8s = kplus.k8s;
-
-/** One RBAC rule as the API server stores it (`rbac.authorization.k8s.io/v1` PolicyRule). */
-export interface WatcherPolicyRule {
-  readonly apiGroups: string[];
-  readonly resources: string[];
-  readonly verbs: string[];
-  readonly resourceNames?: string[];
-}
-
-/** A custom resource kind that JobConfigs use as their task executor (`TaskTemplate.customResource`). */
-export interface WatcherCustomResourceProps {
-  /** The kind's API group, e.g. `tekton.dev`. */
-  readonly group: string;
-  /** The kind's plural resource name as in its REST path and RBAC, e.g. `taskruns`. */
-  readonly resource: string;
-  /**
-   * Let the watcher delete objects of this kind. It deletes only objects it created itself (retries,
-   * Deferred tasks), and only to kill a task whose template declares no `killPatch`; RBAC cannot
-   * express "only objects I created", so this grants delete on the whole kind.
-   * @default true - templates without `killPatch` need it to stop watcher-created tasks; set false
-   * when every template of this kind declares `killPatch`
-   */
-  readonly deleteOnKill?: boolean;
-}
-
-/**
- * A kind of task object the watcher follows, creates and stops: it decides the task-object rules of
- * the watcher's RBAC. List every executor your JobConfigs use.
- */
-export class WatcherExecutor {
-  /** `TaskTemplate.pod`: core v1 Pods. */
-  public static pods(): WatcherExecutor {
-    return new WatcherExecutor('', 'pods', false);
-  }
-
-  /** `TaskTemplate.job`: batch/v1 Jobs. */
-  public static jobs(): WatcherExecutor {
-    return new WatcherExecutor('batch', 'jobs', false);
-  }
-
-  /** `TaskTemplate.workflow`: Argo Workflows (`argoproj.io` `workflows`). */
-  public static workflows(): WatcherExecutor {
-    return new WatcherExecutor('argoproj.io', 'workflows', false);
-  }
-
-  /** `TaskTemplate.customResource` of one kind. */
-  public static customResource(props: WatcherCustomResourceProps): WatcherExecutor {
-    return new WatcherExecutor(props.group, props.resource, props.deleteOnKill ?? true);
-  }
-
-  private constructor(
-    /** The API group (`''` for core). */
-    public readonly group: string,
-    /** The plural resource name. */
-    public readonly resource: string,
-    /** Whether the watcher may delete objects of this kind (watcher-created custom resources only). */
-    public readonly deletes: boolean,
-  ) {}
-
-  /**
-   * get (a create that found its own object), list and watch (the informer, by the `taskplane.dev/run`
-   * label), create (retries and Deferred tasks), patch (kills in place: `activeDeadlineSeconds`,
-   * `spec.shutdown`, a declared `killPatch`); delete only where allowed above.
-   */
-  public toRule(): WatcherPolicyRule {
-    const verbs = ['get', 'list', 'watch', 'create', 'patch', ...(this.deletes ? ['delete'] : [])];
-    return { apiGroups: [this.group], resources: [this.resource], verbs };
-  }
-}
-
-/**
- * The rules the watcher needs on the namespaces it watches (a ClusterRole when it watches all of
- * them, a Role in the one it watches otherwise): exactly the calls in `watcher/controller.ts`.
- */
-export function watcherRules(executors: readonly WatcherExecutor[]): WatcherPolicyRule[] {
-  const seen = new Set<string>();
-  const taskRules = executors
-    .filter((e) => !seen.has(`${e.group}/${e.resource}`) && seen.add(`${e.group}/${e.resource}`))
-    .map((e) => e.toRule());
-  return [
-    // The informers: list then watch; get costs nothing more than list.
-    { apiGroups: ['taskplane.dev'], resources: ['jobruns', 'jobconfigs'], verbs: ['get', 'list', 'watch'] },
-    // Run and config status, written by server-side apply (a PATCH) through the status subresource; never the spec.
-    { apiGroups: ['taskplane.dev'], resources: ['jobruns/status', 'jobconfigs/status'], verbs: ['patch'] },
-    // Scheduled runs: created when due (owned by their JobConfig, without blockOwnerDeletion, so no
-    // jobconfigs/finalizers), deleted past the history limits (only runs it created; watcher/scheduler.ts).
-    { apiGroups: ['taskplane.dev'], resources: ['jobruns'], verbs: ['create', 'delete'] },
-    // Created tasks carry an ownerReference to the run with blockOwnerDeletion, which the
-    // OwnerReferencesPermissionEnforcement admission plugin (where enabled) allows only with this.
-    // Custom resources have no finalizers subresource: this grants no other request.
-    { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
-    // Events on JobRuns and JobConfigs (core v1, one new Event per transition; never patched or read back).
-    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-    ...taskRules,
-  ];
-}
-
-/** The leader-election rules, in the watcher's own namespace only. */
-export function leaseRules(leaseName: string): WatcherPolicyRule[] {
-  return [
-    // A create names no object at authorization time, so it cannot be limited to one name.
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [leaseName], verbs: ['get', 'update'] },
-  ];
-}
 
 export interface WatcherInstallProps {
   /**
@@ -148,7 +49,8 @@ export interface WatcherInstallProps {
    */
   readonly name?: string;
   /**
-   * The task executors the JobConfigs use; each adds the rules for its kind of task object.
+   * The task executors the JobConfigs use; each adds the rules for its kind of task object and is the
+   * watcher's allowlist (`--task-resources`): it refuses runs whose tasks are of any other kind.
    * @default - pods and jobs: `[WatcherExecutor.pods(), WatcherExecutor.jobs()]`
    */
   readonly executors?: WatcherExecutor[];
@@ -179,6 +81,11 @@ export interface WatcherInstallProps {
    * @default - true when replicas > 1 (with one replica it would block every drain)
    */
   readonly podDisruptionBudget?: boolean;
+  /**
+   * Also emit the persona ClusterRoles (`TaskplanePersonas`: taskplane-viewer, -runner, -editor).
+   * @default true - set false in a second install in the same cluster (ClusterRoles are cluster-wide)
+   */
+  readonly personas?: boolean;
   /**
    * Also emit the taskplane.dev CRDs (`TaskplaneCrds`).
    * @default true - set false when another chart of the app already emits them
@@ -213,8 +120,10 @@ const DEFAULT_RESOURCES: kplus.ContainerResources = {
 
 /**
  * Everything the taskplane watcher needs in a cluster: its Namespace, ServiceAccount, least-privilege
- * RBAC derived from the executors in use, a hardened Deployment with leader election, a
- * PodDisruptionBudget, and the CRDs.
+ * RBAC derived from the executors in use (`WatcherRbac`), the persona ClusterRoles for people
+ * (`TaskplanePersonas`), a hardened Deployment with leader election and a PodDisruptionBudget
+ * (`WatcherDeployment`), and the CRDs. The executors are also the watcher's allowlist of task kinds
+ * (`--task-resources`), so its RBAC and its own refusals agree.
  *
  * cdk8s-plus-28's defaults are audited, not taken: imagePullPolicy IfNotPresent (not Always), small
  * resources sized for the watcher (not 1 CPU / 512Mi–2Gi), the ServiceAccount token mounted (the
@@ -236,6 +145,7 @@ export class WatcherInstall extends Construct {
   /** The leader-election Role in the watcher's namespace. */
   public readonly leaseRole: ApiObject;
   public readonly podDisruptionBudget?: ApiObject;
+  public readonly personas?: TaskplanePersonas;
   public readonly crds?: TaskplaneCrds;
 
   public constructor(scope: Construct, id: string, props: WatcherInstallProps) {
@@ -243,17 +153,13 @@ export class WatcherInstall extends Construct {
     this.namespace = props.namespace ?? 'taskplane-system';
     this.name = props.name ?? 'taskplane-watcher';
     const replicas = props.replicas ?? 2;
-    const port = props.metricsPort ?? 8080;
-    const user = props.user ?? 1000;
-    const pullPolicy = props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT;
     const labels = {
       'app.kubernetes.io/name': this.name,
       'app.kubernetes.io/component': 'watcher',
       'app.kubernetes.io/part-of': 'taskplane',
     };
-    const selector = { 'app.kubernetes.io/name': this.name };
-    const namespaced = { name: this.name, namespace: this.namespace, labels };
-
+    const executors = distinctExecutors(props.executors ?? [WatcherExecutor.pods(), WatcherExecutor.jobs()]);
+    const pullPolicy = props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT;
     addFieldValidation(this, () => validate(props, replicas, pullPolicy));
 
     if (props.createNamespace ?? true) {
@@ -267,124 +173,51 @@ export class WatcherInstall extends Construct {
     }
     if (props.crds ?? true) this.crds = new TaskplaneCrds(this, 'Crds');
 
-    // cdk8s-plus also sets automountServiceAccountToken: false here; the Pod spec below turns it on for
+    // cdk8s-plus also sets automountServiceAccountToken: false here; the Pod spec turns it on for
     // the watcher only, so no other Pod that borrows this ServiceAccount gets its token by default.
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: namespaced });
-    const subjects = [{ kind: 'ServiceAccount', name: this.name, namespace: this.namespace }];
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: { name: this.name, namespace: this.namespace, labels } });
 
-    this.rules = watcherRules(props.executors ?? [WatcherExecutor.pods(), WatcherExecutor.jobs()]);
-    if (props.watchNamespace === undefined) {
-      this.watchedRole = new ClusterScopedApiObject(this, 'ClusterRole', {
-        ...k8s.KubeClusterRole.GVK,
-        metadata: { name: this.name, labels },
-        rules: this.rules,
-      });
-      new ClusterScopedApiObject(this, 'ClusterRoleBinding', {
-        ...k8s.KubeClusterRoleBinding.GVK,
-        metadata: { name: this.name, labels },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: this.name },
-        subjects,
-      });
-    } else {
-      const inWatched = { ...namespaced, namespace: props.watchNamespace };
-      this.watchedRole = new k8s.KubeRole(this, 'WatchedRole', { metadata: inWatched, rules: [...this.rules] });
-      new k8s.KubeRoleBinding(this, 'WatchedRoleBinding', {
-        metadata: inWatched,
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: this.name },
-        subjects,
-      });
-    }
-    // The Lease Role has its own name: with watchNamespace equal to the watcher's namespace both Roles live side by side.
-    const leaseName = `${this.name}-leader-election`;
-    this.leaseRole = new k8s.KubeRole(this, 'LeaseRole', { metadata: { ...namespaced, name: leaseName }, rules: leaseRules(this.name) });
-    new k8s.KubeRoleBinding(this, 'LeaseRoleBinding', {
-      metadata: { ...namespaced, name: leaseName },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: leaseName },
-      subjects,
+    const rbac = new WatcherRbac(this, 'Rbac', {
+      serviceAccount: { name: this.name, namespace: this.namespace },
+      name: this.name,
+      leaseName: this.name,
+      executors,
+      watchNamespace: props.watchNamespace,
+      labels,
     });
+    this.rules = rbac.rules;
+    this.watchedRole = rbac.watchedRole;
+    this.leaseRole = rbac.leaseRole;
 
-    const resources = props.resources ?? DEFAULT_RESOURCES;
-    const limitMiB = resources.memory?.limit?.toMebibytes();
-    const heapMiB = limitMiB === undefined ? undefined : Math.floor(Math.max(limitMiB / 2, limitMiB - 256));
-    const args = [
-      'watch',
-      `--metrics-address=0.0.0.0:${port}`,
-      // Leader election even with one replica: a rolling update runs two Pods for a while.
-      '--leader-elect=true',
-      `--lease-namespace=${this.namespace}`,
-      `--lease-name=${this.name}`,
-      ...(props.watchNamespace !== undefined ? [`--namespace=${props.watchNamespace}`] : []),
-      ...(props.workers !== undefined ? [`--workers=${props.workers}`] : []),
-      ...(props.logLevel !== undefined ? [`--log-level=${props.logLevel}`] : []),
-    ];
-    const tmp = kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp', { sizeLimit: Size.mebibytes(64) });
-
-    this.deployment = new kplus.Deployment(this, 'Deployment', {
-      metadata: namespaced,
-      replicas,
-      // Select on stable labels, not cdk8s-plus's construct-path label: a selector is immutable, and
-      // moving the construct would otherwise make the next apply fail.
-      select: false,
-      podMetadata: { labels },
+    const running = new WatcherDeployment(this, 'Watcher', {
+      name: this.name,
+      namespace: this.namespace,
+      labels,
       serviceAccount: this.serviceAccount,
-      automountServiceAccountToken: true,
-      ...(props.imagePullSecret !== undefined && {
-        dockerRegistryAuth: kplus.Secret.fromSecretName(this, 'ImagePullSecret', props.imagePullSecret),
-      }),
-      securityContext: { ensureNonRoot: true, user, group: user },
-      terminationGracePeriod: Duration.seconds(30),
-      containers: [
-        {
-          name: 'watcher',
-          image: props.image,
-          imagePullPolicy: pullPolicy,
-          args,
-          ports: [{ number: port, name: 'metrics' }],
-          envVariables: {
-            // The Lease's namespace when --lease-namespace is not given, and where the Pod runs.
-            POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
-            ...(heapMiB !== undefined && { NODE_OPTIONS: kplus.EnvValue.fromValue(`--max-old-space-size=${heapMiB}`) }),
-          },
-          resources,
-          securityContext: {
-            ensureNonRoot: true,
-            user,
-            group: user,
-            readOnlyRootFilesystem: true,
-            allowPrivilegeEscalation: false,
-            privileged: false,
-            capabilities: { drop: [kplus.Capability.ALL] },
-            seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-          },
-          // tsx (which runs the TypeScript CLI) writes its transform cache under os.tmpdir() and
-          // crashes when it cannot; the root filesystem stays read-only.
-          volumeMounts: [{ path: '/tmp', volume: tmp }],
-          // Starting includes transpiling the CLI on a cold cache (about 2 s on 2 cores).
-          startup: kplus.Probe.fromHttpGet('/healthz', { port, periodSeconds: Duration.seconds(2), failureThreshold: 30 }),
-          liveness: kplus.Probe.fromHttpGet('/healthz', { port, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
-          // Ready once the JobRun and JobConfig caches hold a full list (false while the CRDs are missing).
-          readiness: kplus.Probe.fromHttpGet('/readyz', { port, periodSeconds: Duration.seconds(5), failureThreshold: 3 }),
-        },
+      image: props.image,
+      imagePullPolicy: pullPolicy,
+      imagePullSecret: props.imagePullSecret,
+      replicas,
+      resources: props.resources ?? DEFAULT_RESOURCES,
+      podDisruptionBudget: props.podDisruptionBudget ?? replicas > 1,
+      user: props.user ?? 1000,
+      metricsPort: props.metricsPort ?? 8080,
+      watchArgs: [
+        // Leader election even with one replica: a rolling update runs two Pods for a while.
+        '--leader-elect=true',
+        `--lease-namespace=${this.namespace}`,
+        `--lease-name=${this.name}`,
+        // The same kinds as the RBAC above: the watcher refuses the others whatever its credentials allow.
+        `--task-resources=${executors.map((e) => formatTaskResource(e.taskResource)).join(',')}`,
+        ...(props.watchNamespace !== undefined ? [`--namespace=${props.watchNamespace}`] : []),
+        ...(props.workers !== undefined ? [`--workers=${props.workers}`] : []),
+        ...(props.logLevel !== undefined ? [`--log-level=${props.logLevel}`] : []),
       ],
     });
-    this.deployment.select(kplus.LabelSelector.of({ labels: selector }));
-    const deployment = ApiObject.of(this.deployment);
-    // The construct-path label cdk8s-plus adds to every pod template: nothing selects on it here, and
-    // it would restart the watcher whenever the construct moves.
-    deployment.addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
-    // Spread the replicas over nodes when the cluster can; never block scheduling for it.
-    deployment.addJsonPatch(
-      JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
-        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
-      ]),
-    );
+    this.deployment = running.deployment;
+    this.podDisruptionBudget = running.podDisruptionBudget;
 
-    if (props.podDisruptionBudget ?? replicas > 1) {
-      this.podDisruptionBudget = new k8s.KubePodDisruptionBudget(this, 'PodDisruptionBudget', {
-        metadata: namespaced,
-        spec: { minAvailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
-      });
-    }
+    if (props.personas ?? true) this.personas = new TaskplanePersonas(this, 'Personas', { labels: { 'app.kubernetes.io/part-of': 'taskplane' } });
   }
 }
 
@@ -412,5 +245,9 @@ function validate(props: WatcherInstallProps, replicas: number, pullPolicy: kplu
       valid: 'replicas of 2 or more, or podDisruptionBudget false',
     });
   }
+  props.executors?.forEach((executor, i) => {
+    const problem = executor._problem();
+    if (problem) errors.push({ field: `executors[${i}]`, message: problem, value: formatTaskResource(executor.taskResource), valid: 'a namespaced kind that runs work, e.g. taskruns.tekton.dev' });
+  });
   return errors;
 }

@@ -14,7 +14,7 @@ const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function labelValueError(value: string, field: string): FieldError | undefined {
-  if (value.length > 63) return { field, message: `label value is ${value.length} characters after substitution`, value, valid: 'at most 63 characters' };
+  if (value.length > 63) return { field, message: `label value is ${value.length} characters`, value, valid: 'at most 63 characters' };
   if (!LABEL_VALUE.test(value)) {
     return { field, message: 'label value has characters that are not allowed', value, valid: 'letters, digits, "-", "_" and ".", starting and ending with a letter or digit' };
   }
@@ -30,12 +30,27 @@ export function metadataKeyError(key: string, field: string): FieldError | undef
   return { field, message: 'is not a valid key', value: key, valid: 'an optional DNS subdomain prefix and "/", then at most 63 letters, digits, "-", "_" or "."' };
 }
 
-/** Keys and (for labels) values of an object's labels and annotations, after substitution. */
-export function metadataErrors(metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }, field: string): FieldError[] {
+/** The API server's limit on all of one object's annotations together, keys and values (bytes). */
+export const MAX_ANNOTATIONS_BYTES = 262_144;
+
+export interface TemplateMetadata {
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** Keys and (for labels) values of an object's labels and annotations, and the annotations' total size, after substitution. */
+export function metadataErrors(metadata: TemplateMetadata, field: string): FieldError[] {
   const errors: (FieldError | undefined)[] = [];
   for (const [key, value] of Object.entries(metadata.labels ?? {})) {
     errors.push(metadataKeyError(key, `${field}.labels`), labelValueError(value, childField(`${field}.labels`, key)));
   }
-  for (const key of Object.keys(metadata.annotations ?? {})) errors.push(metadataKeyError(key, `${field}.annotations`));
+  let annotationBytes = 0;
+  for (const [key, value] of Object.entries(metadata.annotations ?? {})) {
+    errors.push(metadataKeyError(key, `${field}.annotations`));
+    annotationBytes += Buffer.byteLength(key) + Buffer.byteLength(String(value));
+  }
+  if (annotationBytes > MAX_ANNOTATIONS_BYTES) {
+    errors.push({ field: `${field}.annotations`, message: `annotations total ${annotationBytes} bytes (keys and values)`, valid: `at most ${MAX_ANNOTATIONS_BYTES} bytes (256 KiB) per object, the API server's limit` });
+  }
   return errors.filter((e): e is FieldError => e !== undefined);
 }

@@ -4,13 +4,17 @@
  * `<index>` is the index number, the key, or the matrix values in key order, when those are already
  * clean DNS slugs. Otherwise (characters changed, ambiguous dashes in matrix values, or too long) it is
  * `<slug>--<hash>`: clean parts never contain `--`, so a hashed part can never equal a clean one, and
- * hashed parts differ by a 40-bit hash of the canonical index (35 bits at the longest run names).
+ * hashed parts differ by a 50-bit hash of the canonical index (10 base32 characters, kept whole at
+ * every run name length).
  */
 import { createHash } from 'node:crypto';
 import { canonicalIndexJson, type ParallelIndex } from './indexes.js';
 
 export const MAX_NAME_LENGTH = 63;
-/** Leaves room for `-<index>-<attempt>` with a hashed index part in every name of the run. */
+/**
+ * Leaves room for `-<index>-<attempt>` with a hashed index part in every name of the run:
+ * 63 - 1 (`-`) - 1 (a stem character) - 2 (`--`) - 10 (hash) - 3 (`-` and two attempt digits).
+ */
 export const MAX_RUN_NAME_LENGTH = 46;
 /** 50 bits: 10,000 hashed indexes in one run clash with odds of about 1 in 20 million (and synth checks). */
 const HASH_LENGTH = 10;

@@ -3,7 +3,7 @@
  * the constructs at synth time (first attempts of Rendered runs) and by the watcher at run time
  * (retries, Deferred runs). Both must produce the same bytes ("render parity").
  */
-import type { FieldError } from './errors.js';
+import { childField, type FieldError } from './errors.js';
 import { selectExecutor, type Manifest } from './executors/index.js';
 import { canonicalIndexJson, expandIndexes, indexVariables, validateParallelism, type ParallelIndex } from './indexes.js';
 import {
@@ -15,6 +15,7 @@ import {
   LABEL_TASK_INDEX,
   metadataErrors,
 } from './labels.js';
+import { objectSizeError } from './limits.js';
 import { DNS_LABEL_PATTERN, indexNamePart, MAX_RUN_NAME_LENGTH, taskName } from './names.js';
 import type { JobRunObject } from './schema/resources.js';
 import { validateJobRunSpec } from './schema/validate.js';
@@ -49,13 +50,14 @@ export function validateRun(run: JobRunObject): FieldError[] {
       valid: `lowercase letters, digits and "-", at most ${MAX_RUN_NAME_LENGTH} characters`,
     });
   }
+  errors.push(...metadataErrors({ labels: run.metadata.labels }, 'metadata'));
   const template = run.spec.template;
   if (!template?.taskTemplate) return errors;
   errors.push(...validateParallelism(template.parallelism, 'spec.template.parallelism'));
   errors.push(...selectExecutor(template.taskTemplate, TEMPLATE_FIELD).errors);
   for (const key of Object.keys(run.spec.substitutions ?? {})) {
     if (COMPUTED_VARIABLE.test(key)) {
-      errors.push({ field: `spec.substitutions.${key}`, message: 'job.* and task.* variables are computed by taskplane and cannot be set', value: key });
+      errors.push({ field: childField('spec.substitutions', key), message: 'job.* and task.* variables are computed by taskplane and cannot be set', value: key });
     }
   }
   return errors;
@@ -71,7 +73,8 @@ function variableScope(run: JobRunObject, index: ParallelIndex, retryIndex: numb
   // A hand-written run may still carry job.* or task.* keys (validateRun rejects them): drop them, so
   // that one can neither override a computed value nor stand in for an unavailable one (job.uid).
   for (const [key, value] of Object.entries(run.spec.substitutions ?? {})) {
-    if (!COMPUTED_VARIABLE.test(key)) values[key] = value;
+    // defineProperty, not assignment: a variable named `__proto__` must not replace the prototype.
+    if (!COMPUTED_VARIABLE.test(key)) Object.defineProperty(values, key, { value, enumerable: true, writable: true, configurable: true });
   }
   const unavailable: Record<string, string> = {};
   const atSynth = 'the UID exists only once the object is in the cluster; use it in Deferred runs, which the watcher renders';
@@ -108,9 +111,10 @@ export function renderTask(run: JobRunObject, index: ParallelIndex, retryIndex: 
   const name = taskName(run.metadata.name, index, retryIndex);
   const { labels, annotations, ...otherMetadata } = manifest.metadata;
   manifest.metadata = {
+    ...otherMetadata,
+    // Last: no template can put a task into another namespace or under another name.
     name,
     ...(run.metadata.namespace && { namespace: run.metadata.namespace }),
-    ...otherMetadata,
     labels: {
       ...labels,
       [LABEL_RUN]: run.metadata.name,
@@ -124,7 +128,13 @@ export function renderTask(run: JobRunObject, index: ParallelIndex, retryIndex: 
       [ANNOTATION_ARGOCD_IGNORE_HEALTH]: 'true',
     },
   };
-  const allErrors = [...substitutionErrors, ...metadataErrors(manifest.metadata, `${field}.metadata`)];
+  const sizeError = objectSizeError(manifest, `${manifest.kind} ${name}`);
+  const allErrors = [
+    ...substitutionErrors,
+    ...metadataErrors(manifest.metadata, `${field}.metadata`),
+    ...selected.executor.validateRendered(manifest, field),
+    ...(sizeError ? [{ ...sizeError, field: sizeError.field === '(object)' ? field : `${field}.${sizeError.field}` }] : []),
+  ];
   return allErrors.length ? { errors: allErrors } : { task: { name, index, retryIndex, manifest }, errors: [] };
 }
 
@@ -142,7 +152,7 @@ export function renderFirstAttempts(run: JobRunObject, runtime: RuntimeContext =
     errors.push(...result.errors);
     if (!result.task) continue;
     const clash = indexByName.get(result.task.name);
-    // Distinct indexes hash apart with 40 bits; a clash is astronomically rare but must never ship.
+    // Distinct indexes hash apart with 50 bits; a clash is astronomically rare but must never ship.
     if (clash) errors.push({ field: 'spec.template.parallelism', message: `indexes ${canonicalIndexJson(clash)} and ${canonicalIndexJson(index)} give the same task name`, value: result.task.name });
     indexByName.set(result.task.name, index);
     tasks.push(result.task);

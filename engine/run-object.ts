@@ -3,16 +3,16 @@
  * template snapshotted. Shared by `config.run(...)` at synth and `taskplane run` against a cluster,
  * so a run means the same thing however it was made.
  */
-import type { FieldError } from './errors.js';
+import { childField, type FieldError } from './errors.js';
 import { LABEL_CONFIG } from './labels.js';
 import { evaluateOptions } from './options/index.js';
+import type { OptionSpec } from './schema/option.js';
 import { GROUP_VERSION, type ConcurrencyPolicy, type JobConfigSpec, type JobRunObject, type MaterializationMode } from './schema/resources.js';
-import type { JobTemplate } from './schema/template.js';
 import { isReservedVariable } from './substitution.js';
 
 export interface RunRequest {
   readonly name: string;
-  /** Option values as given (JSON; dates as RFC 3339 strings). */
+  /** Option values as given: JSON, and `Date`s (stored as RFC 3339 in UTC). */
   readonly optionValues?: Readonly<Record<string, unknown>>;
   /** User variables; names in taskplane's namespaces are reserved. */
   readonly substitutions?: Readonly<Record<string, string>>;
@@ -23,8 +23,6 @@ export interface RunRequest {
   readonly killTimestamp?: string;
   /** Labels for the JobRun (the config's label is added). */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Labels every task of the run carries, e.g. a cdk8s chart's labels (copied into the template snapshot). */
-  readonly taskLabels?: Readonly<Record<string, string>>;
 }
 
 export interface ConfigRef {
@@ -36,18 +34,20 @@ export interface ConfigRef {
 /** The JobRun for `request`, and every problem with the request (the config itself is validated apart). */
 export function buildRun(config: ConfigRef, request: RunRequest): { run: JobRunObject; errors: FieldError[] } {
   const errors: FieldError[] = [];
-  const optionValues = { ...request.optionValues };
-  const evaluated = evaluateOptions(config.spec.options ?? [], optionValues, 'spec.optionValues');
+  const given = Object.fromEntries(Object.entries(request.optionValues ?? {}).filter(([, value]) => value !== undefined));
+  const evaluated = evaluateOptions(config.spec.options ?? [], given, 'spec.optionValues');
   errors.push(...evaluated.errors);
-  const substitutions: Record<string, string> = {};
+  const optionValues = storedOptionValues(given, evaluated.values);
+  // Entries, not assignments: a user variable named `__proto__` is a variable like any other.
+  const substitutions: [string, string][] = [];
   for (const [key, value] of Object.entries(request.substitutions ?? {})) {
     if (isReservedVariable(key)) {
-      errors.push({ field: `spec.substitutions.${key}`, message: 'names in option., job., jobconfig. and task. are reserved', value: key, valid: 'a name without those prefixes, e.g. "region"' });
-    } else substitutions[key] = value;
+      errors.push({ field: childField('spec.substitutions', key), message: 'names in option., job., jobconfig. and task. are reserved', value: key, valid: 'a name without those prefixes, e.g. "region"' });
+    } else substitutions.push([key, value]);
   }
-  for (const [name, value] of Object.entries(evaluated.values)) substitutions[`option.${name}`] = value;
-  substitutions['jobconfig.name'] = config.name;
-  if (config.namespace) substitutions['jobconfig.namespace'] = config.namespace;
+  for (const [name, value] of Object.entries(evaluated.values)) substitutions.push([`option.${name}`, value]);
+  substitutions.push(['jobconfig.name', config.name]);
+  if (config.namespace) substitutions.push(['jobconfig.namespace', config.namespace]);
   const run: JobRunObject = {
     apiVersion: GROUP_VERSION,
     kind: 'JobRun',
@@ -60,8 +60,10 @@ export function buildRun(config: ConfigRef, request: RunRequest): { run: JobRunO
       configName: config.name,
       type: 'Adhoc',
       ...(Object.keys(optionValues).length > 0 && { optionValues }),
-      substitutions,
-      template: snapshotTemplate(config.spec.template, request.taskLabels ?? {}),
+      substitutions: Object.fromEntries(substitutions),
+      // The run keeps its own copy, so later edits of the JobConfig never change a started run; it is
+      // the config's exactly, which the watcher checks (engine/run/admission.ts).
+      template: structuredClone(config.spec.template),
       materialization: request.materialization ?? 'Rendered',
       ...(request.startAfter && { startAfter: request.startAfter }),
       ...(request.concurrencyPolicy && { concurrencyPolicy: request.concurrencyPolicy }),
@@ -72,19 +74,39 @@ export function buildRun(config: ConfigRef, request: RunRequest): { run: JobRunO
 }
 
 /**
- * The run keeps its own copy of the template, so later edits of the JobConfig never change a
- * started run. Task labels go into the template so that retries carry them too.
+ * `spec.optionValues` keeps what `spec.substitutions` cannot say: values whose rendered text differs
+ * from what was given (a bool, a list, a reformatted date, a trimmed string). A string rendered
+ * unchanged is stored once, as `option.<name>` in substitutions, so a large value does not count
+ * twice against the object size limit. Dates are stored as RFC 3339 in UTC.
  */
-function snapshotTemplate(template: JobTemplate, taskLabels: Readonly<Record<string, string>>): JobTemplate {
-  const copy = structuredClone(template);
-  if (Object.keys(taskLabels).length === 0) return copy;
-  const [executor] = Object.keys(copy.taskTemplate) as (keyof JobTemplate['taskTemplate'])[];
-  if (executor === 'customResource') {
-    const manifest = copy.taskTemplate.customResource!.manifest as { metadata?: { labels?: Record<string, string> } };
-    manifest.metadata = { ...manifest.metadata, labels: { ...taskLabels, ...manifest.metadata?.labels } };
-  } else if (executor) {
-    const typed = copy.taskTemplate[executor]!;
-    typed.metadata = { ...typed.metadata, labels: { ...taskLabels, ...typed.metadata?.labels } };
+function storedOptionValues(given: Readonly<Record<string, unknown>>, rendered: Readonly<Record<string, string>>): Record<string, unknown> {
+  const stored: [string, unknown][] = [];
+  for (const [name, value] of Object.entries(given)) {
+    if (typeof value === 'string' && Object.hasOwn(rendered, name) && rendered[name] === value) continue;
+    if (value instanceof Date) {
+      // An invalid Date is reported by evaluation; it has no text to store.
+      if (!Number.isNaN(value.getTime())) stored.push([name, value.toISOString()]);
+    } else stored.push([name, value]);
   }
-  return copy;
+  return Object.fromEntries(stored);
+}
+
+/**
+ * The option values a run was given, read back from how they are stored (storedOptionValues):
+ * `spec.optionValues`, plus each string stored only as its `option.<name>` substitution, when it is
+ * not simply the default's text and is a value the option accepts and renders unchanged. Anything
+ * else in a substitution was not given through the option, and the caller sees it differ.
+ */
+export function givenOptionValues(run: Pick<JobRunObject, 'spec'>, options: readonly OptionSpec[]): Record<string, unknown> {
+  const stored = run.spec.optionValues ?? {};
+  const substitutions = run.spec.substitutions ?? {};
+  const withDefaults = evaluateOptions(options, stored).values;
+  const given: [string, unknown][] = Object.entries(stored);
+  for (const option of options) {
+    const key = `option.${option.name}`;
+    if (Object.hasOwn(stored, option.name) || !Object.hasOwn(substitutions, key) || withDefaults[option.name] === substitutions[key]) continue;
+    const alone = evaluateOptions([option], { [option.name]: substitutions[key] });
+    if (alone.errors.length === 0 && alone.values[option.name] === substitutions[key]) given.push([option.name, substitutions[key]]);
+  }
+  return Object.fromEntries(given);
 }

@@ -4,7 +4,8 @@
  * Object-level: only string values change, never keys, and a value is placed inside the string leaf
  * it replaces, so no value can change a manifest's structure. Single pass: substituted text is never
  * scanned again. `$${` renders a literal `${`. Names in taskplane's namespaces must exist; any other
- * `${...}` (a shell's `${HOME}`) and Kubernetes' `$(VAR)` pass through untouched.
+ * `${...}` (a shell's `${HOME}`) and Kubernetes' `$(VAR)` pass through untouched. The innermost
+ * `${...}` is the variable (`${OUT_DIR:-${option.dir}}` substitutes `option.dir`).
  */
 import { childField, type FieldError } from './errors.js';
 import { suggest } from './suggest.js';
@@ -44,7 +45,14 @@ function walk(value: unknown, scope: VariableScope, field: string, errors: Field
   return value;
 }
 
-/** Substitutes the variables of one string; exported for fields outside manifests (e.g. names). */
+/**
+ * Substitutes the variables of one string; exported for fields outside manifests (e.g. names).
+ *
+ * A variable is the innermost `${...}`: in `${OUT_DIR:-${option.dir}}` (a shell default) or
+ * `${${option.x}}` the inner variable is substituted and the outer braces stay text, as Furiko's
+ * replace-all does. A taskplane name is never left behind silently: an unclosed `${option.x` or
+ * one written with spaces (`${ option.x }`) is an error.
+ */
 export function substituteString(text: string, scope: VariableScope, field: string, errors: FieldError[]): string {
   if (!text.includes('$')) return text;
   let out = '';
@@ -55,19 +63,37 @@ export function substituteString(text: string, scope: VariableScope, field: stri
       from = at + 3;
       continue;
     }
-    const close = text.startsWith('${', at) ? text.indexOf('}', at + 2) : -1;
-    if (close === -1) {
+    if (!text.startsWith('${', at)) {
       out += text.slice(from, at + 1);
       from = at + 1;
+      continue;
+    }
+    const close = text.indexOf('}', at + 2);
+    const inner = text.indexOf('${', at + 2);
+    if (close === -1 || (inner !== -1 && inner < close)) {
+      // Not a variable itself (unclosed, or braces around an inner one): its `${` is text.
+      const head = text.slice(at + 2, inner === -1 ? undefined : inner);
+      if (isReservedVariable(head.trimStart())) errors.push(unclosedVariable(text.slice(at, inner === -1 ? undefined : inner), field));
+      out += text.slice(from, at + 2);
+      from = at + 2;
       continue;
     }
     const name = text.slice(at + 2, close);
     const known = Object.hasOwn(scope.values, name);
     if (!known && isReservedVariable(name)) errors.push(unknownVariable(name, scope, field));
+    else if (!known && name.trim() !== name && isReservedVariable(name.trim())) errors.push(spacedVariable(name, field));
     out += text.slice(from, at) + (known ? scope.values[name] : text.slice(at, close + 1));
     from = close + 1;
   }
   return out + text.slice(from);
+}
+
+function unclosedVariable(rest: string, field: string): FieldError {
+  return { field, message: 'a taskplane variable is not closed with "}"', value: rest.length > 40 ? `${rest.slice(0, 37)}...` : rest, valid: '${option.<name>}, or $${ for a literal ${' };
+}
+
+function spacedVariable(name: string, field: string): FieldError {
+  return { field, message: 'a taskplane variable cannot have spaces inside its braces', value: `\${${name}}`, valid: `\${${name.trim()}}` };
 }
 
 function unknownVariable(name: string, scope: VariableScope, field: string): FieldError {

@@ -13,6 +13,7 @@ import { parseAllDocuments } from 'yaml';
 import { buildApp } from '../apps/main.js';
 import { status } from '../cli/status.js';
 import { ManualClock } from '../watcher/clock.js';
+import { parseTaskResources } from '../engine/task-kinds.js';
 import { Watcher } from '../watcher/controller.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
 import { createMetrics } from '../watcher/metrics.js';
@@ -75,7 +76,10 @@ async function main(): Promise<void> {
     console.log(`    ${objects.length} objects applied`);
 
     say('Starting the watcher');
-    watcher = new Watcher({ kubeConfig: kc, logger: pino({ level: 'silent' }), metrics: createMetrics(), namespace: NAMESPACE, clock: watcherClock });
+    // Allowed the kinds its install allows (the Deployment's --task-resources), as in the cluster.
+    const args = objects.flatMap((o) => (o.kind === 'Deployment' ? (o as { spec?: { template?: { spec?: { containers?: { args?: string[] }[] } } } }).spec?.template?.spec?.containers?.[0]?.args ?? [] : []));
+    const taskResources = parseTaskResources(args.find((a) => a.startsWith('--task-resources='))!.split('=')[1]!).resources;
+    watcher = new Watcher({ kubeConfig: kc, logger: pino({ level: 'silent' }), metrics: createMetrics(), namespace: NAMESPACE, taskResources, clock: watcherClock });
     await watcher.start();
 
     say('Playing kubelet, Argo Workflows and Tekton for some tasks');

@@ -7,21 +7,28 @@ import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import { LABEL_RUN } from '../engine/labels.js';
+import { LABEL_RETRY_INDEX, LABEL_RUN } from '../engine/labels.js';
 import { renderTask } from '../engine/render.js';
 import { jobConfigStatus } from '../engine/config-status.js';
-import { concurrencyContext, planRun, TERMINAL_PHASES } from '../engine/run/index.js';
-import type { ConcurrencyContext, RunPlan, RunSnapshot } from '../engine/run/types.js';
+import { concurrencyContext, planRun, TERMINAL_PHASES, withReconcileError } from '../engine/run/index.js';
+import type { ConcurrencyContext, RunPlan } from '../engine/run/types.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { formatFieldError } from '../engine/errors.js';
 import type { KillAction } from '../engine/executors/types.js';
-import { ApiError, isAlreadyExists, isNotFound, KubeClient, type KubeObject } from './kube/client.js';
+import { ApiError, isAlreadyExists, isConflict, isNotFound, KubeClient, type KubeObject } from './kube/client.js';
 import { Reflector } from './kube/reflector.js';
+import { ApiHealth, isOutage } from './api-health.js';
+import { WriteExpectations } from './expectations.js';
+import { classifyFailure, createRejection, type Rejection } from './failures.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { replacingPatch, StatusOwnership } from './status-owner.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Scheduler, type SchedulerPolicy } from './scheduler.js';
-import { observeTasks, ownedBy, runExecutor, type TaskKind } from './tasks.js';
+import { TaskCaches } from './task-caches.js';
+import { observeTasks, ownedBy, runExecutor } from './tasks.js';
+import { RunAdmission } from './admission.js';
+import { BUILT_IN_TASK_RESOURCES, type TaskResource } from '../engine/task-kinds.js';
 
 export const FIELD_MANAGER = 'taskplane-watcher';
 
@@ -37,9 +44,21 @@ export interface WatcherOptions {
   readonly workers?: number;
   /** The time every run decision reads. @default systemClock - tests and the demo set their own */
   readonly clock?: Clock;
+  /** How long a reconcile waits for a task kind's cache to sync before the run reports it. @default 5000 */
+  readonly taskCacheSyncTimeoutMs?: number;
+  /**
+   * The kinds of task object the watcher may create (`--task-resources`, from WatcherInstall's executors).
+   * @default BUILT_IN_TASK_RESOURCES - Pods, Jobs and Argo Workflows; custom resources must be listed
+   */
+  readonly taskResources?: readonly TaskResource[];
   /** Catch-up and queue limits for schedules. @default - Furiko's: 5 missed, 300 s downtime, 20 enqueued */
   readonly schedulerPolicy?: SchedulerPolicy;
 }
+
+/** A reconcile that lost a race with another writer of the run re-reads it and plans again, this often. */
+const CONFLICT_REPLANS = 5;
+/** A worker busy with one reconcile this long is stuck: readiness says so. */
+const STUCK_AFTER_MS = 60_000;
 
 type RunObject = JobRunObject & KubeObject;
 type ConfigObject = JobConfigObject & KubeObject;
@@ -52,38 +71,73 @@ export class Watcher {
   readonly client: KubeClient;
   private readonly runs: Reflector<RunObject>;
   private readonly configs: Reflector<ConfigObject>;
-  private readonly taskReflectors = new Map<string, Promise<Reflector<KubeObject>>>();
+  private readonly tasks: TaskCaches;
   private readonly queue = new WorkQueue();
   private readonly elector?: LeaderElector;
+  private readonly health: ApiHealth;
+  private readonly expectations = new WriteExpectations<RunObject>();
+  private readonly ownership = new StatusOwnership(FIELD_MANAGER);
+  /** Per run, the task creates issued in this leadership term (see RunSnapshot.issuedCreates). */
+  private readonly issuedCreates = new Map<string, Set<string>>();
   private workers: Promise<void>[] = [];
+  /** When each busy worker's current reconcile began. */
+  private readonly busySince = new Map<number, number>();
   private stopped = false;
   private readonly clock: Clock;
+  /** Aborted when leadership is lost: in-flight reconciles stop before their next write, and their requests are destroyed. */
+  private term = new AbortController();
+  private readonly admission: RunAdmission;
   readonly scheduler: Scheduler;
 
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
     this.clock = options.clock ?? systemClock;
-    this.client = new KubeClient(options.kubeConfig, FIELD_MANAGER, (verb, resource, status) =>
-      metrics.apiRequests.inc({ verb, resource, code: String(status) }),
-    );
+    this.health = new ApiHealth(() => this.client, { onRecovered: () => this.recovered() });
+    this.client = new KubeClient(options.kubeConfig, FIELD_MANAGER, (verb, resource, status) => {
+      metrics.apiRequests.inc({ verb, resource, code: String(status) });
+      this.health.observe(status);
+    });
+    this.tasks = new TaskCaches(this.client, {
+      namespace: options.namespace,
+      syncTimeoutMs: options.taskCacheSyncTimeoutMs,
+      onChange: (namespace, run) => this.queue.add(runKey(namespace, run)),
+      onRetry: (kind, error, delayMs) => this.retrying(kind, error, delayMs),
+    });
     const scope = { namespace: options.namespace };
     this.runs = this.reflector<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', ...scope });
     this.configs = this.reflector<ConfigObject>({ apiVersion: GROUP_VERSION, kind: 'JobConfig', ...scope });
+    this.admission = new RunAdmission(this.client, (ns, name) => this.configs.get(ns, name), options.taskResources ?? BUILT_IN_TASK_RESOURCES);
     const configOf = (run: RunObject) => configKey(run.metadata.namespace, run.spec.configName);
     this.runs.on('add', (run) => {
       this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
       this.queue.add(configOf(run));
     });
-    this.runs.on('delete', (run) => this.queue.add(configOf(run)));
+    this.runs.on('delete', (run) => {
+      const key = runKey(run.metadata.namespace, run.metadata.name);
+      this.expectations.forget(key);
+      this.ownership.forget(key);
+      this.issuedCreates.delete(key);
+      this.queue.add(configOf(run));
+    });
     this.runs.on('update', (run, old) => {
-      // Status writes are our own; only spec, labels or deletion changes need another look at the run...
-      if (run.metadata.generation !== old.metadata.generation || run.metadata.deletionTimestamp !== old.metadata.deletionTimestamp) {
-        this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+      const key = runKey(run.metadata.namespace, run.metadata.name);
+      // Spec, deletion and status changes need another look at the run; the watcher's own status writes do not...
+      const foreignStatus = !isDeepStrictEqual(run.status, old.status) && !this.ownership.isOwnVersion(key, run);
+      if (run.metadata.generation !== old.metadata.generation || run.metadata.deletionTimestamp !== old.metadata.deletionTimestamp || foreignStatus) {
+        this.queue.add(key);
       }
       // ...but a run that started or finished changes its config's counts.
       if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
     });
-    this.configs.on('add', (config) => this.queue.add(configKey(config.metadata.namespace, config.metadata.name)));
+    this.configs.on('add', (config) => {
+      this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
+      // Runs held while waiting for this config (admission) may start now.
+      for (const run of this.runs.list()) {
+        if (run.metadata.namespace === config.metadata.namespace && run.spec.configName === config.metadata.name && run.status?.reason === 'WaitingForConfig') {
+          this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+        }
+      }
+    });
     this.configs.on('update', (config, old) => {
       if (config.metadata.generation !== old.metadata.generation) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
     });
@@ -103,14 +157,19 @@ export class Watcher {
       this.elector.on('started', () => {
         options.logger.info({ identity: options.leaderElection!.identity }, 'became leader');
         metrics.isLeader.set(1);
+        // Creates recorded by another term's plans are not ours to wait for.
+        this.issuedCreates.clear();
+        this.ownership.clear();
         // Everything may have changed while another replica led.
         for (const run of this.runs.list()) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
         for (const config of this.configs.list()) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
         this.scheduler.wake();
       });
       this.elector.on('stopped', () => {
-        options.logger.warn('lost leadership; reconciles pause');
+        options.logger.warn('lost leadership; in-flight reconciles are aborted, reconciles pause');
         metrics.isLeader.set(0);
+        this.term.abort(new Error('lost leadership'));
+        this.term = new AbortController();
       });
     } else metrics.isLeader.set(1);
   }
@@ -119,17 +178,36 @@ export class Watcher {
     return this.elector?.isLeader ?? true;
   }
 
-  /** Ready once the run and config caches hold a full list. */
+  /** Ready while the watcher can reconcile; see `readiness`. */
   ready(): boolean {
-    return this.runs.synced && this.configs.synced;
+    return this.readiness().length === 0;
+  }
+
+  /**
+   * Why the watcher cannot make progress now, empty when it can: caches not synced, the API server
+   * unreachable, no workers, every worker stuck in one reconcile. (A task kind that cannot be
+   * listed is reported on the runs that need it, not here: other runs go on.)
+   */
+  readiness(): string[] {
+    const problems: string[] = [];
+    if (!this.runs.synced || !this.configs.synced) problems.push('caches not synced');
+    else if (!this.health.reachable) problems.push('API server unreachable');
+    else if (this.runs.failing || this.configs.failing) problems.push('watching JobRuns or JobConfigs fails; retrying');
+    else if (this.workers.length === 0) problems.push('no workers');
+    const now = Date.now();
+    const stuck = [...this.busySince.values()].filter((since) => now - since > STUCK_AFTER_MS).length;
+    if (this.workers.length > 0 && stuck === this.workers.length) problems.push(`all ${stuck} workers busy with one reconcile for over ${STUCK_AFTER_MS / 1000}s`);
+    return problems;
   }
 
   async start(): Promise<void> {
+    const workers = this.options.workers ?? 2;
+    if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers must be a whole number of at least 1, got ${workers}`);
     this.runs.start();
     this.configs.start();
     this.elector?.start();
     await Promise.all([this.runs.waitForSync(), this.configs.waitForSync()]);
-    this.workers = Array.from({ length: this.options.workers ?? 2 }, () => this.work());
+    this.workers = Array.from({ length: workers }, (_, id) => this.work(id));
     this.scheduler.start();
     this.options.logger.info({ runs: this.runs.list().length }, 'watcher started');
   }
@@ -137,45 +215,34 @@ export class Watcher {
   async stop(): Promise<void> {
     this.stopped = true;
     this.queue.shutdown();
+    this.health.stop();
     await Promise.all([...this.workers, this.scheduler.stop()]);
     await this.elector?.stop();
-    const taskReflectors = await Promise.all([...this.taskReflectors.values()].map((r) => r.catch(() => undefined)));
-    await Promise.all([this.runs.stop(), this.configs.stop(), ...taskReflectors.map((r) => r?.stop())]);
+    await Promise.all([this.runs.stop(), this.configs.stop(), this.tasks.stop()]);
   }
 
   private reflector<T extends KubeObject>(options: { apiVersion: string; kind: string; namespace?: string; labelSelector?: string }): Reflector<T> {
     const reflector = new Reflector<T>(this.client, options);
-    reflector.on('retry', (error, delayMs) => this.options.logger.warn({ kind: options.kind, delayMs, err: error.message }, 'watch interrupted; retrying'));
+    reflector.on('retry', (error, delayMs) => this.retrying(options.kind, error, delayMs));
     return reflector;
   }
 
-  /** Task objects of a kind are watched from the first run that uses it. */
-  private taskReflector(taskKind: TaskKind): Promise<Reflector<KubeObject>> {
-    const id = `${taskKind.apiVersion}/${taskKind.kind}`;
-    let reflector = this.taskReflectors.get(id);
-    if (!reflector) {
-      reflector = (async () => {
-        // Fails fast (and is retried by the queue) when the kind does not exist, e.g. a missing CRD.
-        await this.client.path(taskKind.apiVersion, taskKind.kind);
-        const r = this.reflector<KubeObject>({ ...taskKind, namespace: this.options.namespace, labelSelector: LABEL_RUN });
-        const enqueue = (object: KubeObject) => {
-          const run = object.metadata.labels?.[LABEL_RUN];
-          if (run) this.queue.add(runKey(object.metadata.namespace, run));
-        };
-        r.on('add', enqueue);
-        r.on('update', enqueue);
-        r.on('delete', enqueue);
-        r.start();
-        await r.waitForSync();
-        return r;
-      })();
-      this.taskReflectors.set(id, reflector);
-      reflector.catch(() => this.taskReflectors.delete(id));
-    }
-    return reflector;
+  private retrying(kind: string, error: Error, delayMs: number): void {
+    this.options.logger.warn({ kind, delayMs, err: error.message }, 'watch interrupted; retrying');
+    // Answers about one kind (404, 403, 405) say nothing about the API server; no answer does.
+    if (!(error instanceof ApiError) || isOutage(error.status)) this.health.markDown();
   }
 
-  private async work(): Promise<void> {
+  /** The API server answers again: what waits out a backoff grown during the outage goes now. */
+  private recovered(): void {
+    this.options.logger.info('API server reachable again; retrying failed runs now');
+    this.runs.retryNow();
+    this.configs.retryNow();
+    this.tasks.retryNow();
+    this.queue.retryFailedNow();
+  }
+
+  private async work(id: number): Promise<void> {
     for (let key = await this.queue.next(); key !== undefined; key = await this.queue.next()) {
       this.options.metrics.queueDepth.set(this.queue.length);
       if (!this.isLeader) {
@@ -183,16 +250,25 @@ export class Watcher {
         continue;
       }
       const timer = this.options.metrics.reconcileSeconds.startTimer();
+      const signal = this.term.signal;
+      this.busySince.set(id, Date.now());
       try {
-        const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key) : await this.reconcile(key);
+        const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key) : await this.reconcile(key, signal);
         this.queue.forget(key);
         if (requeueAt) this.queue.addAfter(key, requeueAt.getTime() - this.clock.now().getTime());
         this.options.metrics.reconciles.inc({ outcome: 'success' });
       } catch (error) {
-        const delayMs = this.queue.addRateLimited(key);
         this.options.metrics.reconciles.inc({ outcome: 'error' });
-        this.options.logger.warn({ run: key, delayMs, err: (error as Error).message }, 'reconcile failed; will retry');
+        if (signal.aborted) {
+          // The new leader (maybe us again) starts from the caches: nothing to retry here.
+          this.options.logger.warn({ run: key, err: (error as Error).message }, 'reconcile aborted: leadership lost');
+        } else {
+          const delayMs = this.queue.addRateLimited(key);
+          this.options.logger.warn({ run: key, delayMs, err: (error as Error).message }, 'reconcile failed; will retry');
+          if (key.startsWith('JobRun/')) await this.reportFailure(key, error, signal);
+        }
       } finally {
+        this.busySince.delete(id);
         timer();
         this.queue.done(key);
       }
@@ -210,32 +286,110 @@ export class Watcher {
     return undefined;
   }
 
-  /** Brings one run in line with its plan; returns when to look again. Safe to repeat at any point. */
-  private async reconcile(key: string): Promise<Date | undefined> {
+  /**
+   * Brings one run in line with its plan; returns when to look again. Safe to repeat at any point.
+   * Optimistic concurrency: the plan is made on one version of the run and its status is written
+   * with that version's resourceVersion before any task is created, killed or any event recorded;
+   * if the run moved on meanwhile (409), it is read again and planned again.
+   */
+  private async reconcile(key: string, signal: AbortSignal): Promise<Date | undefined> {
     const [, namespace, name] = key.split('/') as [string, string, string];
-    const run = this.runs.get(namespace || undefined, name);
-    if (!run || run.metadata.deletionTimestamp || this.stopped) return undefined;
-    const selected = runExecutor(run);
-    const objects = selected ? (await this.taskReflector(selected.taskKind)).list() : [];
-    const tasks = selected ? observeTasks(run, objects, selected) : [];
-    const now = this.clock.now();
-    let plan = planRun({ run, tasks, now, concurrency: this.concurrency(run) });
-
-    for (const create of plan.create) {
-      const rejection = await this.createTask(run, create.index, create.retryIndex);
-      if (rejection) {
-        plan = planRun({ run, tasks, now, rejection });
-        break;
+    let run = this.expectations.fresher(key, this.runs.get(namespace || undefined, name));
+    for (let replans = 0; ; replans++) {
+      if (!run || run.metadata.deletionTimestamp || this.stopped) return undefined;
+      try {
+        return await this.reconcileVersion(key, run, signal);
+      } catch (error) {
+        if (!isConflict(error) || replans >= CONFLICT_REPLANS) throw error;
+        this.options.metrics.reconciles.inc({ outcome: 'conflict' });
+        run = await this.client.get<RunObject>(GROUP_VERSION, 'JobRun', run.metadata.namespace, name).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
       }
     }
-    await this.writeStatus(run, plan);
+  }
+
+  private async reconcileVersion(key: string, live: RunObject, signal: AbortSignal): Promise<Date | undefined> {
+    // Someone else wrote the status: plan on the watcher's own record when it has one (and write it back).
+    const foreign = this.ownership.foreign(key, live);
+    const run = foreign?.ours ? { ...live, status: foreign.ours } : live;
+    const now = this.clock.now();
+    const executor = runExecutor(run);
+    // Before anything is watched or created: a refused kind is not even listed.
+    const admission = await this.admission.check(run, executor?.taskKind, now);
+    let rejection: Rejection | undefined = admission.rejection;
+    const selected = rejection ? undefined : executor;
+    let objects: KubeObject[] = [];
+    // An AdmissionError is final: its tasks need not be read (their kind may be the reason).
+    if (selected && run.status?.phase !== 'AdmissionError') {
+      try {
+        objects = await this.tasks.objects(selected.taskKind, signal);
+      } catch (error) {
+        const failure = classifyFailure(error);
+        if (!('rejection' in failure)) throw error;
+        rejection = failure.rejection;
+      }
+    }
+    const tasks = selected ? observeTasks(run, objects, selected) : [];
+    const issued = this.issuedCreates.get(key) ?? new Set<string>();
+    this.issuedCreates.set(key, issued);
+    const snapshot = { run, tasks, now, concurrency: this.concurrency(run), issuedCreates: issued, ...(admission.hold && { hold: admission.hold }) };
+    let plan = planRun({ ...snapshot, rejection });
+    // Rendered before anything is written: a run whose task cannot be rendered ends now, with its reason.
+    const rendered: KubeObject[] = [];
+    for (const create of plan.create) {
+      const { object, rejection: unrenderable } = this.renderCreate(run, create.index, create.retryIndex);
+      if (unrenderable) {
+        plan = planRun({ ...snapshot, rejection: unrenderable });
+        rendered.length = 0;
+        break;
+      }
+      rendered.push(object!);
+    }
+    const written = await this.writeStatus(key, live, plan, signal, foreign?.ours !== undefined);
+    if (foreign) {
+      const who = foreign.managers.join(', ') || 'another writer';
+      const what = foreign.ours ? "restored the watcher's record" : 'the watcher restarted and has no record of its own to restore; it goes on from this status';
+      await this.recordEvent(run, 'Warning', 'ForeignStatusWrite', `status was written by ${who}, not the watcher; ${what}`, signal);
+    }
+    for (const object of rendered) {
+      const refused = await this.createTask(written, object, signal);
+      issued.add(object.metadata.name);
+      if (refused) {
+        const refusal = planRun({ ...snapshot, run: written, rejection: refused });
+        await this.writeStatus(key, written, refusal, signal);
+        for (const event of refusal.events) await this.recordEvent(run, event.type, event.reason, event.message, signal);
+        return undefined;
+      }
+    }
     for (const kill of plan.kill) {
       const live = objects.find((o) => o.metadata.name === kill.name && o.metadata.namespace === run.metadata.namespace);
-      if (live && selected) await this.killTask(run, live, selected.executor.kill({ object: live as never, createdByWatcher: ownedBy(live, run) }, selected.template, now), kill.reason);
+      // A stray is never the watcher's own object: it is stopped in place, never deleted.
+      const createdByWatcher = live !== undefined && kill.reason !== 'StrayTask' && ownedBy(live, run);
+      if (live && selected) await this.killTask(run, live, selected.executor.kill({ object: live as never, createdByWatcher }, selected.template, now), kill.reason, signal);
     }
-    for (const event of plan.events) await this.recordEvent(run, event.type, event.reason, event.message);
+    for (const event of plan.events) await this.recordEvent(run, event.type, event.reason, event.message, signal);
     this.noteTransitions(run, plan);
     return plan.requeueAt;
+  }
+
+  /**
+   * A reconcile failed with an error retrying may fix: the run says so (a `ReconcileError` condition,
+   * and an event when the reason is new) instead of only a log line. Best effort: the API server may
+   * be the error.
+   */
+  private async reportFailure(key: string, error: unknown, signal: AbortSignal): Promise<void> {
+    const failure = classifyFailure(error);
+    if (!('transient' in failure)) return;
+    const [, namespace, name] = key.split('/') as [string, string, string];
+    const run = this.expectations.fresher(key, this.runs.get(namespace || undefined, name));
+    if (!run || run.metadata.deletionTimestamp || this.stopped) return;
+    const { status, changed } = withReconcileError(run.status ?? {}, failure.transient, run.metadata.generation, this.clock.now().toISOString());
+    if (!changed) return;
+    try {
+      await this.writeStatus(key, run, { status, create: [], kill: [], events: [] }, signal);
+      await this.recordEvent(run, 'Warning', failure.transient.reason, failure.transient.message, signal);
+    } catch (writeError) {
+      this.options.logger.debug({ run: key, err: (writeError as Error).message }, 'could not report the failure on the run');
+    }
   }
 
   private concurrency(run: RunObject): ConcurrencyContext | undefined {
@@ -243,11 +397,15 @@ export class Watcher {
     return concurrencyContext(run, this.runs.list(), this.configs.get(run.metadata.namespace, run.spec.configName));
   }
 
-  /** Creates one attempt; returns why, when the API server refuses the object itself (so retrying cannot help). */
-  private async createTask(run: RunObject, index: Parameters<typeof renderTask>[1], retryIndex: number): Promise<RunSnapshot['rejection']> {
+  /** The object of one attempt, or why it cannot be rendered (the status says every error with its value, the event only the fields). */
+  private renderCreate(run: RunObject, index: Parameters<typeof renderTask>[1], retryIndex: number): { object?: KubeObject; rejection?: Rejection } {
     const config = this.configs.get(run.metadata.namespace, run.spec.configName);
     const { task, errors } = renderTask(run, index, retryIndex, { jobUid: run.metadata.uid, jobConfigUid: config?.metadata.uid });
-    if (!task) throw new Error(`cannot render ${run.metadata.name} attempt ${retryIndex}: ${errors.map(formatFieldError).join('; ')}`);
+    if (!task) {
+      const what = `cannot render attempt ${retryIndex} of ${run.metadata.name}`;
+      const rejection = { reason: 'RenderFailed', message: `${what}: ${errors.map(formatFieldError).join('; ')}`, eventMessage: `${what}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` };
+      return { rejection };
+    }
     const object: KubeObject = {
       ...task.manifest,
       metadata: {
@@ -256,41 +414,60 @@ export class Watcher {
         ownerReferences: [{ apiVersion: GROUP_VERSION, kind: 'JobRun', name: run.metadata.name, uid: run.metadata.uid!, controller: true, blockOwnerDeletion: true }],
       },
     };
+    return { object };
+  }
+
+  /** Creates one attempt; returns why, when the API server refuses the object itself (so retrying cannot help). */
+  private async createTask(run: RunObject, object: KubeObject, signal: AbortSignal): Promise<Rejection | undefined> {
+    const name = object.metadata.name;
+    const retryIndex = Number(object.metadata.labels?.[LABEL_RETRY_INDEX]);
     try {
-      await this.client.create(object);
+      await this.client.create(object, signal);
       this.options.metrics.tasksCreated.inc({ kind: object.kind, retry: String(retryIndex > 0) });
-      // Test hook (resilience tests): die between a create and the status write that records it.
+      // Test hook (resilience tests): die between a create and everything after it.
       if (process.env.TASKPLANE_TEST_CRASH_AFTER_CREATE === '1') process.kill(process.pid, 'SIGKILL');
-      this.options.logger.info({ run: run.metadata.name, task: task.name }, 'created task');
+      this.options.logger.info({ run: run.metadata.name, task: name }, 'created task');
     } catch (error) {
-      if (error instanceof ApiError && error.status === 422) return { reason: 'TaskRejected', message: `the API server rejected ${object.kind} ${task.name}: ${error.message}` };
+      const refused = createRejection(error, object.kind, name);
+      if (refused) return refused;
       if (!isAlreadyExists(error)) throw error;
       // Deterministic names make a repeated create harmless: the object is ours if the run owns it.
-      const existing = await this.client.get(object.apiVersion, object.kind, run.metadata.namespace, task.name);
+      const existing = await this.client.get(object.apiVersion, object.kind, run.metadata.namespace, name);
       if (!ownedBy(existing, run) && existing.metadata.labels?.[LABEL_RUN] !== run.metadata.name) {
-        return { reason: 'TaskNameTaken', message: `${object.kind} ${task.name} already exists and does not belong to this run` };
+        return { reason: 'TaskNameTaken', message: `${object.kind} ${name} already exists and does not belong to this run` };
       }
     }
     return undefined;
   }
 
-  private async writeStatus(run: RunObject, plan: RunPlan): Promise<void> {
-    if (isDeepStrictEqual(run.status ?? {}, plan.status)) return;
-    await this.client.apply(
-      { apiVersion: GROUP_VERSION, kind: 'JobRun', metadata: { name: run.metadata.name, namespace: run.metadata.namespace }, status: plan.status },
-      'status',
-    );
+  /**
+   * Writes the planned status with the resourceVersion it was planned on (409 if the run moved on);
+   * returns the run as written, which later plans read until the cache has caught up.
+   */
+  private async writeStatus(key: string, run: RunObject, plan: RunPlan, signal: AbortSignal, replaceForeign = false): Promise<RunObject> {
+    if (isDeepStrictEqual(run.status ?? {}, plan.status)) return run;
+    signal.throwIfAborted();
+    const { name, namespace, resourceVersion } = run.metadata;
+    const metadata = { name, namespace, resourceVersion };
+    // Apply keeps fields another manager owns and we do not set; a foreign write is replaced field by field.
+    const written = replaceForeign
+      ? await this.client.mergePatch<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', metadata }, { metadata: { resourceVersion }, status: replacingPatch(run.status, plan.status) }, 'status', signal)
+      : await this.client.apply<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', metadata, status: plan.status }, 'status', { signal });
+    this.expectations.wrote(key, resourceVersion, written);
+    this.ownership.wrote(key, written);
+    return written;
   }
 
-  private async killTask(run: RunObject, live: KubeObject, action: KillAction, reason: string): Promise<void> {
+  private async killTask(run: RunObject, live: KubeObject, action: KillAction, reason: string, signal: AbortSignal): Promise<void> {
     this.options.metrics.kills.inc({ reason });
-    if (action.kind === 'mergePatch') await this.client.mergePatch(live, action.patch);
-    else if (action.kind === 'delete') await this.client.delete(live, live.metadata.uid).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-    else await this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`);
+    if (action.kind === 'mergePatch') await this.client.mergePatch(live, action.patch, undefined, signal);
+    else if (action.kind === 'delete') await this.client.delete(live, live.metadata.uid, signal).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    else await this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`, signal);
   }
 
-  private async recordEvent(run: RunObject | ConfigObject, type: string, reason: string, message: string): Promise<void> {
+  private async recordEvent(run: RunObject | ConfigObject, type: string, reason: string, message: string, signal?: AbortSignal): Promise<void> {
     const now = this.clock.now().toISOString();
+    signal?.throwIfAborted();
     try {
       await this.client.create({
         apiVersion: 'v1',
@@ -306,7 +483,7 @@ export class Watcher {
         firstTimestamp: now,
         lastTimestamp: now,
         count: 1,
-      });
+      }, signal);
     } catch (error) {
       // Events are best effort: a run's status is the record.
       this.options.logger.debug({ err: (error as Error).message }, 'event not recorded');

@@ -61,6 +61,23 @@ export class WorkQueue {
     return delay;
   }
 
+  /**
+   * Every key backing off after failures is added now and starts its backoff again from the base:
+   * the failures had one cause that is gone (the API server is back).
+   */
+  retryFailedNow(): void {
+    const failed = [...this.failures.keys()];
+    this.failures.clear();
+    for (const key of failed) {
+      const pending = this.timers.get(key);
+      if (pending) {
+        clearTimeout(pending.timer);
+        this.timers.delete(key);
+      }
+      this.add(key);
+    }
+  }
+
   /** Clears `key`'s failure count after it succeeded. */
   forget(key: string): void {
     this.failures.delete(key);

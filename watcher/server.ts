@@ -1,10 +1,11 @@
-/** The watcher's HTTP endpoints: /metrics (Prometheus), /healthz (alive), /readyz (caches synced). */
+/** The watcher's HTTP endpoints: /metrics (Prometheus), /healthz (alive), /readyz (able to reconcile). */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface ProbeSources {
   readonly registry: Registry;
-  readonly ready: () => boolean;
+  /** Why the watcher cannot make progress now; empty when it can. */
+  readonly readiness: () => readonly string[];
 }
 
 export function startProbeServer(port: number, host: string, sources: ProbeSources): Promise<Server> {
@@ -12,8 +13,8 @@ export function startProbeServer(port: number, host: string, sources: ProbeSourc
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return void res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
     if (path === '/readyz') {
-      const ready = sources.ready();
-      return void res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain' }).end(ready ? 'ok\n' : 'caches not synced\n');
+      const problems = sources.readiness();
+      return void res.writeHead(problems.length ? 503 : 200, { 'Content-Type': 'text/plain' }).end(problems.length ? `${problems.join('\n')}\n` : 'ok\n');
     }
     if (path === '/metrics') {
       sources.registry.metrics().then(

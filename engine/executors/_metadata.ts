@@ -1,9 +1,5 @@
+import type { TemplateMetadata } from '../labels.js';
 import type { Manifest } from './types.js';
-
-interface TemplateMetadata {
-  readonly labels?: Readonly<Record<string, string>>;
-  readonly annotations?: Readonly<Record<string, string>>;
-}
 
 /** The object skeleton shared by the typed executors: template labels and annotations, copied. */
 export function objectFrom(apiVersion: string, kind: string, metadata: TemplateMetadata | undefined, spec: object): Manifest {

@@ -88,6 +88,8 @@ export const customResourceExecutor: Executor<CustomResourceTemplate> = {
     }
     return errors;
   },
+  // Any kind: taskplane knows nothing inside it beyond its own metadata, which render checks.
+  validateRendered: () => [],
   manifest(template) {
     const manifest = structuredClone(template.manifest) as unknown as Manifest;
     manifest.metadata = { ...manifest.metadata };

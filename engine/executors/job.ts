@@ -5,7 +5,8 @@
 import type { FieldError } from '../errors.js';
 import { objectFrom } from './_metadata.js';
 import { deadlinePatch, findCondition, unlessDeleting, unlessFinished, type Condition } from './_observe.js';
-import { validatePodSpec, type PodTaskTemplate } from './pod.js';
+import { metadataErrors, type TemplateMetadata } from '../labels.js';
+import { numberErrors, validatePodSpec, type PodTaskTemplate } from './pod.js';
 import type { Executor, LiveTask, TaskObservation } from './types.js';
 
 export type JobTaskTemplate = PodTaskTemplate;
@@ -58,7 +59,17 @@ export const jobExecutor: Executor<JobTaskTemplate> = {
   validate(template, field): FieldError[] {
     const podSpec = podTemplateSpec(template.spec);
     if (!podSpec) return [{ field: `${field}.spec.template.spec`, message: 'the Job needs a pod template' }];
-    return validatePodSpec(podSpec, `${field}.spec.template.spec`);
+    return [
+      ...numberErrors(template.spec, `${field}.spec`, { backoffLimit: 0, parallelism: 0, completions: 0, activeDeadlineSeconds: 1, ttlSecondsAfterFinished: 0 }),
+      ...validatePodSpec(podSpec, `${field}.spec.template.spec`),
+    ];
+  },
+  validateRendered(manifest, field) {
+    const template = (manifest.spec as { template?: { metadata?: TemplateMetadata; spec?: Record<string, unknown> } }).template;
+    return [
+      ...metadataErrors(template?.metadata ?? {}, `${field}.spec.template.metadata`),
+      ...validatePodSpec(template?.spec ?? {}, `${field}.spec.template.spec`, true),
+    ];
   },
   manifest(template) {
     const manifest = objectFrom('batch/v1', 'Job', template.metadata, template.spec);

@@ -3,6 +3,7 @@
  * Always is rejected because such a Pod never finishes.
  */
 import type { FieldError } from '../errors.js';
+import { DNS_LABEL_PATTERN } from '../names.js';
 import { objectFrom } from './_metadata.js';
 import { deadlinePatch, findCondition, latest, unlessDeleting, unlessFinished, type Condition } from './_observe.js';
 import type { Executor, LiveTask, TaskObservation } from './types.js';
@@ -12,16 +13,97 @@ export interface PodTaskTemplate {
   readonly spec: Record<string, unknown>;
 }
 
-/** Checks shared by Pods and the pod template of Jobs. */
-export function validatePodSpec(spec: Record<string, unknown>, field: string): FieldError[] {
+type Container = { name?: unknown; image?: unknown; env?: unknown; volumeMounts?: unknown };
+
+/**
+ * What the API server requires of a PodSpec that TypeScript cannot express (Kubernetes'
+ * ValidatePodSpec), checked on the template (`rendered` false: a string holding `${...}` is judged
+ * once substituted) and again on each rendered task, where only substituted values can still fail.
+ * Shared by Pods and the pod template of Jobs.
+ */
+export function validatePodSpec(spec: Record<string, unknown>, field: string, rendered = false): FieldError[] {
+  const check: ContainerCheck = {
+    rendered,
+    pending: (value) => !rendered && typeof value === 'string' && value.includes('${'),
+    volumes: new Set(listOf(spec.volumes).map((v) => (v as { name?: unknown }).name)),
+    names: new Map(),
+  };
   const errors: FieldError[] = [];
-  if (spec.restartPolicy === 'Always') {
+  if (!rendered && spec.restartPolicy === 'Always') {
     errors.push({ field: `${field}.restartPolicy`, message: 'a task must run to completion', value: 'Always', valid: 'Never (default) or OnFailure' });
   }
-  if (!Array.isArray(spec.containers) || spec.containers.length === 0) {
+  if (!rendered && (!Array.isArray(spec.containers) || spec.containers.length === 0)) {
     errors.push({ field: `${field}.containers`, message: 'at least one container is required' });
   }
+  if (!rendered && Array.isArray(spec.ephemeralContainers) && spec.ephemeralContainers.length > 0) {
+    errors.push({ field: `${field}.ephemeralContainers`, message: 'cannot be set when a Pod is created', valid: 'containers or initContainers' });
+  }
+  for (const list of ['initContainers', 'containers'] as const) {
+    listOf(spec[list]).forEach((container, i) => errors.push(...containerErrors(container as Container, `${list}[${i}]`, field, check)));
+  }
+  if (!rendered) errors.push(...numberErrors(spec, field, { activeDeadlineSeconds: 1, terminationGracePeriodSeconds: 0 }));
   return errors;
+}
+
+/** Integer fields the API server bounds below, by their minimum (TypeScript types them as any number). */
+export function numberErrors(spec: Record<string, unknown>, field: string, minimums: Readonly<Record<string, number>>): FieldError[] {
+  return Object.entries(minimums).flatMap(([key, minimum]) => {
+    const value = spec[key];
+    if (value === undefined || (Number.isInteger(value) && (value as number) >= minimum)) return [];
+    return [{ field: `${field}.${key}`, message: 'is out of range', value, valid: `an integer >= ${minimum}` }];
+  });
+}
+
+interface ContainerCheck {
+  readonly rendered: boolean;
+  /** True for a template string that substitution has yet to fill. */
+  readonly pending: (value: unknown) => boolean;
+  readonly volumes: ReadonlySet<unknown>;
+  /** Container names seen so far, with where. */
+  readonly names: Map<unknown, string>;
+}
+
+function containerErrors(container: Container, at: string, field: string, check: ContainerCheck): FieldError[] {
+  const { rendered, pending, volumes, names } = check;
+  const path = `${field}.${at}`;
+  const errors: FieldError[] = [];
+  const { name, image } = container;
+  if (typeof name !== 'string' || name === '') {
+    if (!rendered) errors.push({ field: `${path}.name`, message: 'a container needs a name', value: name, valid: 'a DNS label, e.g. "main"' });
+  } else if (!pending(name)) {
+    if (name.length > 63 || !DNS_LABEL_PATTERN.test(name)) {
+      errors.push({ field: `${path}.name`, message: 'container name is not a DNS label', value: name, valid: 'lowercase letters, digits and "-", at most 63 characters' });
+    }
+    const first = names.get(name);
+    if (first) errors.push({ field: `${path}.name`, message: `duplicate container name, also used by ${first}`, value: name, valid: 'a name unique among containers and initContainers' });
+    else names.set(name, at);
+  }
+  if (typeof image !== 'string' || image === '') {
+    // A missing image is the template's problem, reported before rendering.
+    if (!rendered || typeof image === 'string') {
+      errors.push({ field: `${path}.image`, message: rendered ? 'image is empty after substitution' : 'a container needs an image', value: image, valid: 'an image reference, e.g. "busybox:1.36"' });
+    }
+  } else if (!pending(image) && image.trim() !== image) {
+    errors.push({ field: `${path}.image`, message: 'image has leading or trailing white space', value: image, valid: JSON.stringify(image.trim()) });
+  }
+  listOf(container.env).forEach((variable, j) => {
+    const envName = (variable as { name?: unknown }).name;
+    if (!rendered && (typeof envName !== 'string' || envName === '')) {
+      errors.push({ field: `${path}.env[${j}].name`, message: 'an environment variable needs a name', value: envName });
+    }
+  });
+  listOf(container.volumeMounts).forEach((mount, j) => {
+    const volume = (mount as { name?: unknown }).name;
+    if (!pending(volume) && ![...volumes].some(pending) && !volumes.has(volume)) {
+      const valid = volumes.size ? `one of spec.volumes: ${[...volumes].join(', ')}` : 'a name declared in spec.volumes';
+      errors.push({ field: `${path}.volumeMounts[${j}].name`, message: 'mounts a volume the Pod does not declare', value: volume, valid });
+    }
+  });
+  return errors;
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value.filter((item) => item !== null && typeof item === 'object') : [];
 }
 
 interface Terminated {
@@ -127,6 +209,7 @@ function observe(task: LiveTask): TaskObservation {
 export const podExecutor: Executor<PodTaskTemplate> = {
   name: 'pod',
   validate: (template, field) => validatePodSpec(template.spec, `${field}.spec`),
+  validateRendered: (manifest, field) => validatePodSpec(manifest.spec as Record<string, unknown>, `${field}.spec`, true),
   manifest(template) {
     const manifest = objectFrom('v1', 'Pod', template.metadata, template.spec);
     (manifest.spec as Record<string, unknown>).restartPolicy ??= 'Never';

@@ -24,6 +24,12 @@ export interface Executor<TTemplate> {
   readonly name: ExecutorName;
   /** Problems with the template itself, before any variable is substituted. */
   validate(template: TTemplate, field: string): FieldError[];
+  /**
+   * Problems only substitution can cause, on the rendered object: values the API server checks
+   * (an image that became empty) and the labels of pod templates inside it. The object's own
+   * metadata is checked by `render`.
+   */
+  validateRendered(manifest: Manifest, field: string): FieldError[];
   /** The object for one task, `${...}` still unresolved; taskplane's metadata is added by `render`. */
   manifest(template: TTemplate): Manifest;
   /** The task's state, read off the live object. */

@@ -2,6 +2,7 @@
  * `workflow`: each task is an Argo Workflow (argoproj.io/v1alpha1). Substitution reaches every
  * string, arguments and templates included.
  */
+import { metadataErrors, type TemplateMetadata } from '../labels.js';
 import { objectFrom } from './_metadata.js';
 import { unlessDeleting, unlessFinished } from './_observe.js';
 import type { PodTaskTemplate } from './pod.js';
@@ -37,6 +38,15 @@ export const workflowExecutor: Executor<WorkflowTaskTemplate> = {
     const spec = template.spec;
     if (typeof spec.entrypoint === 'string' || spec.workflowTemplateRef) return [];
     return [{ field: `${field}.spec.entrypoint`, message: 'a Workflow needs an entrypoint', valid: 'spec.entrypoint, or spec.workflowTemplateRef' }];
+  },
+  // Argo copies podMetadata and each template's metadata onto the pods it creates.
+  validateRendered(manifest, field) {
+    const spec = manifest.spec as { podMetadata?: TemplateMetadata; templates?: { metadata?: TemplateMetadata }[] };
+    const templates = Array.isArray(spec.templates) ? spec.templates : [];
+    return [
+      ...metadataErrors(spec.podMetadata ?? {}, `${field}.spec.podMetadata`),
+      ...templates.flatMap((template, i) => metadataErrors(template?.metadata ?? {}, `${field}.spec.templates[${i}].metadata`)),
+    ];
   },
   manifest: (template) => objectFrom('argoproj.io/v1alpha1', 'Workflow', template.metadata, template.spec),
   observe,

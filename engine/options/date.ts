@@ -31,7 +31,7 @@ export interface ZonedInstant {
   readonly offsetMinutes: number;
 }
 
-/** Used when a Date option has no format: RFC 3339 in the input's offset, like Furiko. */
+/** Used when a Date option has no format: RFC 3339 in the input's offset, like Furiko (goment's default). */
 const DEFAULT_DATE_FORMAT = 'YYYY-MM-DDTHH:mm:ssZ';
 
 export const RFC3339_EXAMPLE = '2021-02-09T15:04:05+08:00';
@@ -73,13 +73,21 @@ function daysInMonth(year: number, month: number): number {
   return date.getUTCDate();
 }
 
-// moment.js's tokenization (longest token first within each family); anything else is literal.
+/**
+ * The year 1, 00:00 UTC: Go's zero time.Time, which Furiko renders as an empty value (`t.IsZero()`),
+ * whatever offset it was written in.
+ */
+export const GO_ZERO_TIME_MS = -62_135_596_800_000;
+
+// moment.js's tokenization as goment v1.4.1 (Furiko's) does it, longest token first within each
+// family; anything else is literal. goment has no fractional seconds: `S`, `SS`, `SSS` stay text.
 const FORMAT_TOKENS =
-  /\[[^[]*]|LTS|LT|LLLL|LLL|LL|L|llll|lll|ll|l|YYYY|YY|Q|MMMM|MMM|MM|Mo|M|DDDD|DDDo|DDD|Do|DD|D|dddd|ddd|dd|do|d|E|e|wo|ww|w|Wo|WW|W|gggg|GGGG|HH|H|hh|h|kk|k|mm|m|ss|s|SSS|SS|S|A|a|ZZ|Z|zz|z|X|x/g;
+  /\[[^[]*]|LTS|LT|LLLL|LLL|LL|L|llll|lll|ll|l|YYYYYY|YYYYY|YYYY|YY|Y|Q|MMMM|MMM|MM|Mo|M|DDDD|DDDo|DDD|Do|DD|D|dddd|ddd|dd|do|d|E|e|wo|ww|w|Wo|WW|W|gggg|GGGG|HH|H|hh|h|kk|k|mm|m|ss|s|A|a|ZZ|Z|zz|z|X|x/g;
 
 /**
  * Formats `instant` with a moment.js-style `format` (`DEFAULT_DATE_FORMAT` when empty), in the
- * instant's own offset. As in Furiko (Go's `Z07:00`), `Z` renders a zero offset as `Z`.
+ * instant's own offset, as Furiko's goment v1.4.1 does: `Z` renders a zero offset as `+00:00`, and
+ * `k` is the hour plus one (goment's, not moment's, 1-24 clock).
  */
 export function formatMoment(instant: ZonedInstant, format: string): string {
   const wall = dayjs.utc(instant.epochMs + instant.offsetMinutes * 60_000);
@@ -95,9 +103,10 @@ export function formatMoment(instant: ZonedInstant, format: string): string {
 
 function formatToken(token: string, instant: ZonedInstant, wall: Dayjs): string {
   switch (token) {
-    case 'Z': return instant.offsetMinutes === 0 ? 'Z' : offset(instant.offsetMinutes, ':');
+    case 'Z': return offset(instant.offsetMinutes, ':');
     case 'ZZ': return offset(instant.offsetMinutes, '');
-    // A parsed offset has no zone name; Go prints "UTC" or the numeric offset.
+    // A zero offset is Go's UTC zone. Other parsed offsets have no zone name, which goment renders
+    // as "" (or a name from the webhook's local zone): taskplane writes the numeric offset instead.
     case 'z': case 'zz': return instant.offsetMinutes === 0 ? 'UTC' : offset(instant.offsetMinutes, '');
     case 'X': return String(Math.floor(instant.epochMs / 1000));
     case 'x': return String(instant.epochMs);
@@ -110,8 +119,11 @@ function formatToken(token: string, instant: ZonedInstant, wall: Dayjs): string 
     case 'e': return String(wall.day());
     case 'E': return String(wall.isoWeekday());
     case 'Wo': return ordinal(wall.isoWeek());
-    case 'S': return String(Math.floor(wall.millisecond() / 100));
-    case 'SS': return String(Math.floor(wall.millisecond() / 10)).padStart(2, '0');
+    case 'k': return String(wall.hour() + 1);
+    case 'kk': return String(wall.hour() + 1).padStart(2, '0');
+    case 'Y': return wall.year() <= 9999 ? String(wall.year()).padStart(4, '0') : `+${wall.year()}`;
+    case 'YYYYY': return String(wall.year()).padStart(5, '0');
+    case 'YYYYYY': return `+${String(wall.year()).padStart(6, '0')}`;
     default: return token.startsWith('[') ? token.slice(1, -1) : wall.format(token);
   }
 }

@@ -6,7 +6,7 @@
 import { childField, type FieldError } from '../errors.js';
 import type { BoolOptionConfig, OptionSpec } from '../schema/option.js';
 import { didYouMean, suggest } from '../suggest.js';
-import { RFC3339_EXAMPLE, formatMoment, parseRfc3339, type ZonedInstant } from './date.js';
+import { GO_ZERO_TIME_MS, RFC3339_EXAMPLE, formatMoment, parseRfc3339, type ZonedInstant } from './date.js';
 import { listValues, oneOf, typeName } from './fields.js';
 
 /** Rendered values by option name, and every problem found. */
@@ -175,6 +175,10 @@ function evaluateDate(spec: OptionSpec, value: unknown, path: string): Outcome {
     instant = parsed;
   } else {
     return [{ field: path, message: `expected an RFC 3339 string or a Date, got ${typeName(value)}`, value, valid }];
+  }
+  if (instant.epochMs === GO_ZERO_TIME_MS) {
+    // Furiko treats Go's zero time as no value (`t.IsZero()`), in whatever offset it is written.
+    return spec.required ? [{ field: path, message: 'option is required: 0001-01-01T00:00:00Z is Go\'s zero time, which means no value', value, valid }] : '';
   }
   return formatMoment(instant, spec.date?.format ?? '');
 }

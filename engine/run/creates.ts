@@ -2,7 +2,8 @@
  * Which tasks to create now (Furiko's ComputeMissingIndexesForCreation, reference/furiko.md §4): an
  * index with no task going and none succeeded gets its next attempt, `retryDelaySeconds` after the
  * index's latest finish. Each request is recorded as a ref, so planning again before the object is
- * observed does not create it twice; a request still unobserved a minute later is issued again.
+ * observed does not create it twice; a request still unobserved a minute later is issued again, and
+ * one the runtime says it never issued (it crashed or lost its Lease after recording it) at once.
  */
 import type { ParallelIndex } from '../indexes.js';
 import { indexNamePart, taskName } from '../names.js';
@@ -24,6 +25,8 @@ export interface CreateContext {
   readonly kind: TaskKind;
   /** False once the run is complete, killed or finished: outstanding requests are dropped. */
   readonly allowed: boolean;
+  /** See RunSnapshot.issuedCreates. */
+  readonly issued?: ReadonlySet<string>;
 }
 
 export interface IssuedCreate {
@@ -57,7 +60,8 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
   const next = refs.map((ref): TaskRef => {
     if (!isCreateRequested(ref)) return ref;
     const reissueAt = parseTime(ref.creationTimestamp!) + seconds(CREATE_REISSUE_SECONDS);
-    if (reissueAt > now) {
+    const lost = context.issued !== undefined && !context.issued.has(ref.name);
+    if (reissueAt > now && !lost) {
       wakeAt.push(reissueAt);
       return ref;
     }

@@ -14,7 +14,8 @@ import { summarize, type IndexView } from './index-status.js';
 import { decideKills } from './kills.js';
 import { restampConditions, runConditions } from './kstatus.js';
 import { startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
-import { decideStart, type StartDecision } from './start.js';
+import { decideStart } from './start.js';
+import { decideStrays } from './strays.js';
 import { mergeTaskRefs, taskKind } from './task-refs.js';
 import { templateHash } from './template-hash.js';
 import { formatTime, nextAfter, parseTime, type Millis } from './time.js';
@@ -28,12 +29,20 @@ export function planRun(snapshot: RunSnapshot): RunPlan {
   // Admission errors are final (Furiko's annotation); a finished run is a record that no edit reopens,
   // and one killed while queued never starts.
   if (previous.phase === 'AdmissionError' || (finished && !previous.startTime)) return unchanged(run);
-  if (snapshot.rejection && !finished) {
-    const { reason, message } = snapshot.rejection;
-    return admissionError(run, reason, message, message, now);
-  }
+  // A spec that cannot be read is reported as such first: its admission would only say it differs from its config.
   const errors = validateRun(run);
   if (errors.length) return finished ? unchanged(run) : invalidSpec(run, errors, now);
+  if (snapshot.rejection) {
+    // A finished record stays as it is, even if its kind of task is no longer allowed; without its
+    // tasks' observations nothing else can be planned.
+    if (finished) return unchanged(run);
+    const { reason, message, eventMessage } = snapshot.rejection;
+    return admissionError(run, reason, message, eventMessage ?? message, now);
+  }
+  if (snapshot.hold && !previous.startTime) {
+    const { reason, message, until } = snapshot.hold;
+    return queued(run, { reason, message, until: until.getTime() }, now);
+  }
   const start = decideStart(snapshot, now);
   if (start.kind === 'rejected') return admissionError(run, start.reason, start.message, start.message, now);
   if (start.kind === 'queued') return queued(run, start, now);
@@ -58,7 +67,7 @@ function admissionError(run: JobRunObject, reason: string, message: string, even
   return { status: withConditions(run, { ...run.status, ...outcome }, outcome, now), create: [], kill: [], events: [{ type: 'Warning', reason, message: eventMessage }] };
 }
 
-function queued(run: JobRunObject, start: Extract<StartDecision, { kind: 'queued' }>, now: Millis): RunPlan {
+function queued(run: JobRunObject, start: { readonly reason: string; readonly message: string; readonly until?: Millis }, now: Millis): RunPlan {
   const killTimestamp = run.spec.killTimestamp;
   const killAt = killTimestamp ? parseTime(killTimestamp) : undefined;
   // Killed before it started: Furiko would show Killing for ever; nothing is left to wait for.
@@ -72,7 +81,7 @@ function queued(run: JobRunObject, start: Extract<StartDecision, { kind: 'queued
   return { status, create: [], kill: [], events, ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }) };
 }
 
-function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
+function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
   const previous = run.status ?? {};
   const template = run.spec.template;
   const runName = run.metadata.name;
@@ -85,7 +94,8 @@ function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis
   const killedAt = killTimestamp && parseTime(killTimestamp) <= now ? killTimestamp : undefined;
   const summarizeRefs = (refs: readonly TaskRef[]) => summarize({ runName, indexes, refs, maxAttempts, strategy });
 
-  const merged = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now);
+  const { refs: merged, strays } = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now);
+  const straying = decideStrays(previous.strayTasks ?? [], strays, kind.kind, now);
   const before = summarizeRefs(merged);
   // Kills go on after the run finished: a late first attempt GitOps applies must not run unchecked.
   const killContext = { now, template, killedAt, strategy };
@@ -107,6 +117,7 @@ function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis
     rendered: (run.spec.materialization ?? 'Rendered') === 'Rendered',
     kind,
     allowed: !finished && !killedAt && !afterKills.complete,
+    issued: issuedCreates,
   });
   const refs = creating.refs;
   const summary = summarizeRefs(refs);
@@ -123,19 +134,23 @@ function planStarted({ run, tasks }: RunSnapshot, startTime: Millis, now: Millis
       runningTasks: refs.filter((ref) => ref.runningTimestamp && !ref.finishTimestamp).length,
       tasks: refs,
       indexes: summary.indexes.map(indexStatus),
+      strayTasks: straying.records.length ? straying.records : undefined,
       templateHash: startedHash,
     },
     outcome,
     now,
     startedHash !== currentHash,
   );
-  const events = runEvents({ previous, next: status, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts });
+  const events = [
+    ...runEvents({ previous, next: status, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts }),
+    ...straying.events,
+  ];
   const killAt = killTimestamp && !TERMINAL_PHASES.has(outcome.phase) ? parseTime(killTimestamp) : undefined;
-  const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, killAt]);
+  const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, ...straying.wakeAt, killAt]);
   return {
     status,
     create: creating.creates.map((issued) => issued.create),
-    kill: killing.kills.map((issued) => issued.kill),
+    kill: [...killing.kills.map((issued) => issued.kill), ...straying.kills],
     events,
     ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }),
   };
@@ -153,6 +168,6 @@ function indexStatus(view: IndexView): NonNullable<JobRunStatus['indexes']>[numb
 
 function withConditions(run: JobRunObject, status: JobRunStatus, outcome: RunOutcome, now: Millis, templateChanged?: boolean): JobRunStatus {
   const generation = run.metadata.generation;
-  const conditions = runConditions({ ...outcome, templateChanged, previous: run.status?.conditions, generation, now: formatTime(now) });
+  const conditions = runConditions({ ...outcome, templateChanged, strayTasks: status.strayTasks, previous: run.status?.conditions, generation, now: formatTime(now) });
   return compact({ ...status, observedGeneration: generation, conditions });
 }

@@ -46,14 +46,46 @@ export function indexJson(ref: TaskRef): string {
   return canonicalIndexJson(ref.parallelIndex as ParallelIndex);
 }
 
-export function mergeTaskRefs(previous: readonly TaskRef[], observed: readonly ObservedTask[], kind: TaskKind, now: Millis): TaskRef[] {
+export interface MergedRefs {
+  readonly refs: TaskRef[];
+  /** Objects observed under the name of a task that had already finished: not this run's attempts. */
+  readonly strays: ObservedTask[];
+}
+
+/**
+ * A finished ref is a record: it never changes again. An object seen under its name later is the
+ * same task only if it is the same object (uid; creationTimestamp for refs written before uids were
+ * kept); any other object is a stray, reported and stopped, never merged into the record.
+ */
+export function mergeTaskRefs(previous: readonly TaskRef[], observed: readonly ObservedTask[], kind: TaskKind, now: Millis): MergedRefs {
   const previousByName = new Map(previous.map((ref) => [ref.name, ref]));
-  const refs = observed.map((task) => observedRef(task, previousByName.get(task.name), kind, now));
-  const seen = new Set(observed.map((task) => task.name));
-  for (const ref of previous) {
-    if (!seen.has(ref.name)) refs.push(isCreateRequested(ref) ? ref : vanishedRef(ref, now));
+  const refs: TaskRef[] = [];
+  const strays: ObservedTask[] = [];
+  const seen = new Set<string>();
+  for (const task of observed) {
+    const before = previousByName.get(task.name);
+    if (before && isFinished(before)) {
+      if (!isSameObject(before, task)) strays.push(task);
+      continue;
+    }
+    if (before?.uid && task.uid && before.uid !== task.uid) {
+      // Deleted and re-created between two looks: the task's own object is gone, this one is a stray.
+      strays.push(task);
+      continue;
+    }
+    seen.add(task.name);
+    refs.push(observedRef(task, before, kind, now));
   }
-  return sortRefs(refs);
+  for (const ref of previous) {
+    if (seen.has(ref.name)) continue;
+    refs.push(isFinished(ref) || isCreateRequested(ref) ? ref : vanishedRef(ref, now));
+  }
+  return { refs: sortRefs(refs), strays };
+}
+
+function isSameObject(ref: TaskRef, task: ObservedTask): boolean {
+  if (ref.uid && task.uid) return ref.uid === task.uid;
+  return ref.creationTimestamp === (task.creationTimestamp || undefined);
 }
 
 /** Furiko's order: creationTimestamp, then name. */
@@ -81,15 +113,15 @@ export function killedStatus(kill: KillRequest): TaskStatus {
 function observedRef(task: ObservedTask, previous: TaskRef | undefined, kind: TaskKind, now: Millis): TaskRef {
   const observation = task.observation;
   const runningTimestamp = previous?.runningTimestamp ?? observation.runningTimestamp ?? (observation.state === 'Running' ? formatTime(now) : undefined);
-  const finishTimestamp = previous?.finishTimestamp ?? observation.finishTimestamp ?? (observation.state === 'Terminated' ? formatTime(now) : undefined);
-  // A ref the watcher already ended (a never-started task it stopped) stays ended until the object finishes.
-  const status = previous?.finishTimestamp && observation.state !== 'Terminated' ? previous.status : observedStatus(observation, previous?.killRequest);
+  const finishTimestamp = observation.finishTimestamp ?? (observation.state === 'Terminated' ? formatTime(now) : undefined);
+  const status = observedStatus(observation, previous?.killRequest);
   return compact<TaskRef>({
     name: task.name,
     kind: previous?.kind ?? kind.kind,
     apiVersion: previous?.apiVersion ?? kind.apiVersion,
     parallelIndex: indexObject(task.index),
     retryIndex: task.retryIndex,
+    uid: task.uid ?? previous?.uid,
     creationTimestamp: task.creationTimestamp || undefined,
     runningTimestamp,
     finishTimestamp,

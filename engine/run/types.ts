@@ -12,6 +12,8 @@ export interface ObservedTask {
   readonly name: string;
   readonly index: ParallelIndex;
   readonly retryIndex: number;
+  /** metadata.uid: tells a finished task's object from a new one under the same name. */
+  readonly uid?: string;
   readonly creationTimestamp: string;
   readonly observation: TaskObservation;
   /** The watcher created it (retries, Deferred runs); false for first attempts GitOps applied. */
@@ -35,8 +37,20 @@ export interface RunSnapshot {
   readonly now: Date;
   /** Only needed for Deferred runs that have not started. */
   readonly concurrency?: ConcurrencyContext;
-  /** The API server refused a task object the run rendered (422 Invalid): the run ends in AdmissionError, as in Furiko. */
-  readonly rejection?: { readonly reason: string; readonly message: string };
+  /**
+   * The creates this runtime has issued since it took over (names). A recorded request it did not
+   * issue (a crash or a lost Lease after the status write, before the create) is issued again at
+   * once instead of after CREATE_REISSUE_SECONDS. @default - unknown: every request waits
+   */
+  readonly issuedCreates?: ReadonlySet<string>;
+  /**
+   * A task object of the run cannot be made, and retrying cannot change that (a render error, 422
+   * Invalid, 403 from admission): the run ends in AdmissionError, as in Furiko. The event says
+   * `eventMessage` when the message carries values (they may be option values).
+   */
+  readonly rejection?: { readonly reason: string; readonly message: string; readonly eventMessage?: string };
+  /** Not admitted yet (engine/run/admission.ts): a run that has not started waits, queued, until then. */
+  readonly hold?: { readonly reason: string; readonly message: string; readonly until: Date };
 }
 
 export interface CreateTask {
@@ -46,7 +60,7 @@ export interface CreateTask {
 
 export interface KillTask {
   readonly name: string;
-  /** `PendingTimeout`, `TaskTimeout`, `RunKilled`, `CompletionStrategy`. */
+  /** `PendingTimeout`, `TaskTimeout`, `RunKilled`, `CompletionStrategy`, `StrayTask`. */
   readonly reason: string;
   readonly message: string;
 }

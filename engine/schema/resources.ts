@@ -62,6 +62,12 @@ export const JobConfigSpecSchema = StrictObject({
   concurrency: ConcurrencySpecSchema,
   schedule: Type.Optional(ScheduleSpecSchema),
   options: Type.Optional(Type.Array(OptionSpecSchema)),
+  allowCustomTemplates: Type.Optional(
+    Type.Boolean({
+      description:
+        "Let runs carry their own spec.template (same executor kind). Defaults to false: the watcher refuses a run whose template is not this config's.",
+    }),
+  ),
 });
 
 const ConditionSchema = StrictObject({
@@ -96,7 +102,9 @@ export const JobConfigStatusSchema = StrictObject({
 export const JobRunSpecSchema = StrictObject({
   configName: Type.String({ minLength: 1, description: 'The JobConfig this run executes.' }),
   type: Type.Optional(StringEnum(RUN_TYPES, { description: 'Defaults to Adhoc.' })),
-  optionValues: Type.Optional(OpaqueObject('Option values as given (typed); their rendered forms are in substitutions.')),
+  optionValues: Type.Optional(
+    OpaqueObject('Option values as given (typed), where their rendered form (option.<name> in substitutions) differs; a string rendered unchanged is stored there only.'),
+  ),
   substitutions: StringMap(Type.String(), 'Every variable resolved at synth time: option.*, jobconfig.*, and user variables.'),
   template: JobTemplateSchema,
   materialization: Type.Optional(
@@ -120,6 +128,7 @@ const TaskRefSchema = StrictObject({
   apiVersion: Type.String(),
   parallelIndex: OpaqueObject('The parallel index, e.g. {"indexNumber":0}.'),
   retryIndex: Type.Integer(),
+  uid: Type.Optional(Type.String({ description: 'The task object\'s uid: another object under this name later is a stray, not this task.' })),
   creationTimestamp: Type.Optional(Timestamp('When the task object was created.')),
   runningTimestamp: Type.Optional(Timestamp('When the task started running.')),
   finishTimestamp: Type.Optional(Timestamp('When the task finished.')),
@@ -133,6 +142,18 @@ const TaskRefSchema = StrictObject({
   ),
   taskResult: Type.Optional(OpaqueObject('The parsed result payload, when the executor has one.')),
 });
+
+const StrayTaskSchema = StrictObject(
+  {
+    name: Type.String(),
+    kind: Type.String(),
+    uid: Type.String(),
+    creationTimestamp: Type.Optional(Timestamp('When the stray object was created.')),
+    state: StringEnum(TASK_STATES),
+    killRequest: Type.Optional(StrictObject({ reason: Type.String(), message: Type.String(), timestamp: Timestamp('When the watcher asked it to stop.') })),
+  },
+  { description: 'An object created under the name of a task that had already finished: stopped in place, never counted as an attempt.' },
+);
 
 const IndexStatusSchema = StrictObject({
   index: OpaqueObject('The parallel index.'),
@@ -154,6 +175,7 @@ export const JobRunStatusSchema = StrictObject({
   runningTasks: Type.Optional(Type.Integer()),
   tasks: Type.Optional(Type.Array(TaskRefSchema)),
   indexes: Type.Optional(Type.Array(IndexStatusSchema)),
+  strayTasks: Type.Optional(Type.Array(StrayTaskSchema)),
   observedGeneration: Type.Optional(Type.Integer()),
   conditions: Type.Optional(Type.Array(ConditionSchema)),
   templateHash: Type.Optional(Type.String({ description: 'Hash of spec.template when the run started; a later edit sets TemplateChanged.' })),
@@ -166,6 +188,7 @@ export type JobConfigStatus = Static<typeof JobConfigStatusSchema>;
 export type JobRunSpec = Static<typeof JobRunSpecSchema>;
 export type JobRunStatus = Static<typeof JobRunStatusSchema>;
 export type TaskRef = Static<typeof TaskRefSchema>;
+export type StrayTask = Static<typeof StrayTaskSchema>;
 
 /** The object metadata taskplane reads; the rest passes through untouched. */
 export interface ObjectMeta {
@@ -173,7 +196,7 @@ export interface ObjectMeta {
   readonly namespace?: string;
   readonly uid?: string;
   readonly generation?: number;
-  /** Set by the API server; orders queued runs. */
+  /** Set by the API server; orders queued runs and starts admission's grace for a missing JobConfig. */
   readonly creationTimestamp?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;

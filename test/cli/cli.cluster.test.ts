@@ -96,7 +96,9 @@ describe('taskplane run and render', () => {
     });
     expect((pods[0] as unknown as { spec: { containers: { args: string[] }[] } }).spec.containers[0]!.args).toEqual(['sync --region=us --dry-run=true --shard=eu']);
     const created = await waitForRun(client, ns.name, 'nightly-manual', 'started', (r) => Boolean(r.status?.startTime));
-    expect(created.spec).toMatchObject({ materialization: 'Deferred', optionValues: { region: 'us', dryRun: true } });
+    // A string rendered unchanged is stored once, in substitutions.
+    expect(created.spec).toMatchObject({ materialization: 'Deferred', optionValues: { dryRun: true }, substitutions: { 'option.region': 'us' } });
+    expect(created.spec.optionValues).not.toHaveProperty('region');
   });
 
   it('a bad option value: one line with every problem, exit 2, nothing created', async () => {

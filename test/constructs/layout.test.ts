@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../apps/main.js';
-import { JobConfig, TaskplaneApp, TaskTemplate } from '../../constructs/index.js';
+import { JobConfig, TaskplaneApp, TaskplaneCrds, TaskTemplate } from '../../constructs/index.js';
 import { synthToTree, tempOutdir } from '../_synth.js';
 
 describe('output layout for GitOps', () => {
@@ -13,13 +13,44 @@ describe('output layout for GitOps', () => {
     const after = synthToTree(app);
     const added = [...after.keys()].filter((file) => !before.has(file));
     expect(added).toEqual(['jobs/cache-warmup/jobconfig.k8s.yaml', 'jobs/cache-warmup/runs/cache-warmup-now.k8s.yaml']);
-    for (const [file, content] of before) expect(after.get(file), file).toBe(content);
+    // Only the Kustomization's file list changes with them (one line per added file).
+    for (const [file, content] of before) if (file !== 'Kustomization') expect(after.get(file), file).toBe(content);
+    expect(after.get('Kustomization')).toBe(before.get('Kustomization')!.replace(
+      '  - jobs/database-backup/jobconfig.k8s.yaml\n',
+      '  - jobs/cache-warmup/jobconfig.k8s.yaml\n  - jobs/cache-warmup/runs/cache-warmup-now.k8s.yaml\n  - jobs/database-backup/jobconfig.k8s.yaml\n',
+    ));
   });
 
   it('objects outside JobConfigs go to one file per chart', () => {
     const app = new TaskplaneApp({ outdir: tempOutdir() });
     new JobConfig(new Chart(app, 'team-a'), 'report', { task: TaskTemplate.pod({ spec: { containers: [{ name: 'r', image: 'busybox' }] } }) });
     new Chart(app, 'empty');
-    expect([...synthToTree(app).keys()]).toEqual(['team-a/report/jobconfig.k8s.yaml']);
+    expect([...synthToTree(app).keys()]).toEqual(['Kustomization', 'team-a/report/jobconfig.k8s.yaml']);
+  });
+
+  it('emits the namespaces objects use (not built-in or declared ones) first, and lists Namespaces and CRDs first for kustomize', () => {
+    const app = new TaskplaneApp({ outdir: tempOutdir() });
+    const task = TaskTemplate.pod({ spec: { containers: [{ name: 'r', image: 'busybox' }] } });
+    new JobConfig(new Chart(app, 'a', { namespace: 'team-b' }), 'report', { task });
+    new JobConfig(new Chart(app, 'b', { namespace: 'default' }), 'other', { task });
+    new TaskplaneCrds(new Chart(app, 'z-crds'), 'crds');
+    const tree = synthToTree(app);
+    expect(tree.get('00-namespaces.k8s.yaml')).toBe('apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-b\n');
+    expect(tree.get('Kustomization')).toBe([
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      '  - 00-namespaces.k8s.yaml',
+      '  - z-crds.k8s.yaml',
+      '  - a/report/jobconfig.k8s.yaml',
+      '  - b/other/jobconfig.k8s.yaml',
+      '',
+    ].join('\n'));
+  });
+
+  it('emits neither namespaces nor a Kustomization when told not to', () => {
+    const app = new TaskplaneApp({ outdir: tempOutdir(), namespaces: false, kustomization: false });
+    new JobConfig(new Chart(app, 'a', { namespace: 'team-b' }), 'report', { task: TaskTemplate.pod({ spec: { containers: [{ name: 'r', image: 'busybox' }] } }) });
+    expect([...synthToTree(app).keys()]).toEqual(['a/report/jobconfig.k8s.yaml']);
   });
 });

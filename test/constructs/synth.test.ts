@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../apps/main.js';
 import { expandIndexes } from '../../engine/indexes.js';
 import { renderTask } from '../../engine/render.js';
@@ -14,6 +14,7 @@ describe('apps/main.ts synth output', () => {
 
   it('lays out one folder per JobConfig and one file per run', () => {
     expect([...tree.keys()]).toEqual([
+      '00-namespaces.k8s.yaml',
       'jobs/database-backup/jobconfig.k8s.yaml',
       'jobs/database-backup/runs/database-backup-2026-11-21-full.k8s.yaml',
       'jobs/database-backup/runs/database-backup-2026-11-22.k8s.yaml',
@@ -24,6 +25,7 @@ describe('apps/main.ts synth output', () => {
       'jobs/release-build/runs/release-build-v2-4-0.k8s.yaml',
       'jobs/report-export/jobconfig.k8s.yaml',
       'jobs/report-export/runs/report-export-2026-10.k8s.yaml',
+      'Kustomization',
       'taskplane.k8s.yaml',
       'watcher.k8s.yaml',
     ]);
@@ -58,12 +60,22 @@ describe('apps/main.ts synth output', () => {
 
   it('keeps chosen names, and puts no namespace on cluster-scoped objects', () => {
     const crds = parseDocuments(tree.get('taskplane.k8s.yaml')!);
-    expect(crds.map((c) => c.metadata)).toEqual([{ name: 'jobconfigs.taskplane.dev' }, { name: 'jobruns.taskplane.dev' }]);
+    const wave = { 'argocd.argoproj.io/sync-wave': '-1' };
+    expect(crds.map((c) => c.metadata)).toEqual([{ name: 'jobconfigs.taskplane.dev', annotations: wave }, { name: 'jobruns.taskplane.dev', annotations: wave }]);
     const [config] = parseDocuments(tree.get('jobs/report-export/jobconfig.k8s.yaml')!);
     expect(config.metadata).toMatchObject({ name: 'report-export', namespace: 'batch' });
   });
 
   it('is deterministic: a second synth writes the same bytes', () => {
     expect(synthToTree(buildApp({ outdir: tempOutdir() }))).toEqual(tree);
+  });
+
+  it.each(['1970-01-01T00:00:00Z', '2026-11-24T00:00:00Z', '2100-06-30T12:00:00Z'])('does not depend on the date: synth at %s writes the same bytes', (now) => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date(now) });
+    try {
+      expect(synthToTree(buildApp({ outdir: tempOutdir() }))).toEqual(tree);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

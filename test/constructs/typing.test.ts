@@ -15,6 +15,7 @@ function typedConfig() {
       note: Option.string({ required: true, default: 'none' }),
       dryRun: Option.bool({ default: false }),
       tags: Option.multi({ values: ['a', 'b'], delimiter: ',' }),
+      labels: Option.multiOrCustom({ values: ['a', 'b'], delimiter: ',' }),
       at: Option.date(),
     },
     task: TaskTemplate.pod({ spec: { containers: [{ name: 'main', image: 'busybox' }] } }),
@@ -25,9 +26,15 @@ describe('typed option values in config.run()', () => {
   it('accepts values of the declared types', () => {
     const config = typedConfig();
     const run = config.run('ok', {
-      options: { env: 'prod', region: 'ap-south', ticket: 'T-1', dryRun: true, tags: ['a'], at: new Date('2026-01-01T00:00:00Z') },
+      options: { env: 'prod', region: 'ap-south', ticket: 'T-1', dryRun: true, tags: ['a'], labels: ['b', 'custom'], at: new Date('2026-01-01T00:00:00Z') },
     });
-    expect(run.object.spec.substitutions).toMatchObject({ 'option.env': 'prod', 'option.region': 'ap-south', 'option.note': 'none', 'option.at': '2026-01-01T00:00:00Z' });
+    expect(run.object.spec.substitutions).toMatchObject({
+      'option.env': 'prod',
+      'option.region': 'ap-south',
+      'option.note': 'none',
+      'option.labels': 'b,custom',
+      'option.at': '2026-01-01T00:00:00+00:00',
+    });
   });
 
   it('rejects at compile time what synth would reject', () => {
@@ -40,13 +47,15 @@ describe('typed option values in config.run()', () => {
     config.run('c', { options: { ticket: 'T', dryRun: 'yes' } });
     // @ts-expect-error a Multi option takes its values
     config.run('d', { options: { ticket: 'T', tags: ['c'] } });
+    // @ts-expect-error a Multi option with custom values still takes strings
+    config.run('d2', { options: { ticket: 'T', labels: [1] } });
     // @ts-expect-error `ticket` is required and has no default
     config.run('e', { options: {} });
     // @ts-expect-error ...so `options` itself is required
     config.run('f', {});
     // A required option with a default needs no value.
     config.run('g', { options: { ticket: 'T' } });
-    expect(config.node.children.map((c) => c.node.id)).toEqual(['Resource', 'a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    expect(config.node.children.map((c) => c.node.id)).toEqual(['Resource', 'a', 'b', 'c', 'd', 'd2', 'e', 'f', 'g']);
   });
 
   it('makes `options` optional when no option needs a value', () => {

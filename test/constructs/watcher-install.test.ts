@@ -20,13 +20,16 @@ const only = (objects: any[], kind: string) => {
   return found[0];
 };
 const container = (objects: any[]) => only(objects, 'Deployment').spec.template.spec.containers[0];
+/** The watcher's own ClusterRole (the personas' are ClusterRoles too). */
+const watcherRole = (objects: any[]) => objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'taskplane-watcher');
+const PERSONAS = ['taskplane-viewer', 'taskplane-runner', 'taskplane-editor', 'taskplane-aggregate-view', 'taskplane-aggregate-run', 'taskplane-aggregate-edit'];
 
 describe('WatcherInstall', () => {
   it('matches its YAML snapshot', async () => {
     await expect(Yaml.stringify(...synth({ crds: false }))).toMatchFileSnapshot('__snapshots__/watcher-install.k8s.yaml');
   });
 
-  it('emits, in apply order, the Namespace, CRDs, ServiceAccount, RBAC, Deployment and PodDisruptionBudget', () => {
+  it('emits, in apply order, the Namespace, CRDs, ServiceAccount, RBAC, Deployment, PodDisruptionBudget and the personas', () => {
     expect(synth().map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'Namespace/taskplane-system',
       'CustomResourceDefinition/jobconfigs.taskplane.dev',
@@ -38,6 +41,7 @@ describe('WatcherInstall', () => {
       'RoleBinding/taskplane-watcher-leader-election',
       'Deployment/taskplane-watcher',
       'PodDisruptionBudget/taskplane-watcher',
+      ...PERSONAS.map((name) => `ClusterRole/${name}`),
     ]);
   });
 
@@ -49,6 +53,7 @@ describe('WatcherInstall', () => {
     const custom = synth({ namespace: 'ops', watchNamespace: 'batch', crds: false });
     expect(custom.map((o) => `${o.kind} ${o.metadata.namespace ?? '-'}`)).toEqual([
       'Namespace -', 'ServiceAccount ops', 'Role batch', 'RoleBinding batch', 'Role ops', 'RoleBinding ops', 'Deployment ops', 'PodDisruptionBudget ops',
+      ...PERSONAS.map(() => 'ClusterRole -'),
     ]);
   });
 
@@ -103,7 +108,9 @@ describe('WatcherInstall', () => {
 
     it('runs two replicas with leader election, the Lease in its namespace, POD_NAMESPACE from the downward API', () => {
       expect(only(objects, 'Deployment').spec.replicas).toBe(2);
-      expect(main.args).toEqual(['watch', '--metrics-address=0.0.0.0:8080', '--leader-elect=true', '--lease-namespace=taskplane-system', '--lease-name=taskplane-watcher']);
+      expect(main.args).toEqual([
+        'watch', '--metrics-address=0.0.0.0:8080', '--leader-elect=true', '--lease-namespace=taskplane-system', '--lease-name=taskplane-watcher', '--task-resources=pods,jobs.batch',
+      ]);
       expect(main.env).toContainEqual({ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
     });
 
@@ -117,7 +124,7 @@ describe('WatcherInstall', () => {
 
   describe('RBAC', () => {
     it('by default: JobConfigs read-only, JobRuns created and deleted (schedules) but never updated, status patch apart, events create, Pods and Jobs without delete', () => {
-      const role = only(synth(), 'ClusterRole');
+      const role = watcherRole(synth());
       expect(role.rules).toEqual([
         { apiGroups: ['taskplane.dev'], resources: ['jobruns', 'jobconfigs'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['taskplane.dev'], resources: ['jobruns/status', 'jobconfigs/status'], verbs: ['patch'] },
@@ -132,19 +139,21 @@ describe('WatcherInstall', () => {
     });
 
     it('follows the executors: Workflows, custom resources with delete unless every template declares killPatch; duplicates once', () => {
-      const rules = only(synth({
+      const objects = synth({
         executors: [
           WatcherExecutor.workflows(),
           WatcherExecutor.customResource({ group: 'tekton.dev', resource: 'taskruns', deleteOnKill: false }),
           WatcherExecutor.customResource({ group: 'example.com', resource: 'exports' }),
           WatcherExecutor.workflows(),
         ],
-      }), 'ClusterRole').rules;
-      expect(rules.slice(5)).toEqual([
+      });
+      expect(watcherRole(objects).rules.slice(5)).toEqual([
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['tekton.dev'], resources: ['taskruns'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['example.com'], resources: ['exports'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
       ]);
+      // The watcher's own allowlist is the same kinds: it refuses any other, whatever its credentials.
+      expect(container(objects).args).toContain('--task-resources=workflows.argoproj.io,taskruns.tekton.dev,exports.example.com');
     });
 
     it('leases: create in its namespace, get and update of its own Lease only', () => {
@@ -157,7 +166,7 @@ describe('WatcherInstall', () => {
     });
 
     it('binds the ServiceAccount in its namespace', () => {
-      const objects = synth({ name: 'tp', namespace: 'ops' });
+      const objects = synth({ name: 'tp', namespace: 'ops', personas: false });
       for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
         expect(only(objects, kind).subjects).toEqual([{ kind: 'ServiceAccount', name: 'tp', namespace: 'ops' }]);
       }
@@ -165,10 +174,10 @@ describe('WatcherInstall', () => {
     });
 
     it('watchNamespace: a Role and RoleBinding there instead of cluster-wide rules, and --namespace', () => {
-      const objects = synth({ watchNamespace: 'batch' });
+      const objects = synth({ watchNamespace: 'batch', personas: false });
       expect(objects.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
       const watched = objects.find((o) => o.kind === 'Role' && o.metadata.namespace === 'batch');
-      expect(watched.rules).toEqual(only(synth(), 'ClusterRole').rules);
+      expect(watched.rules).toEqual(watcherRole(synth()).rules);
       expect(objects.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'batch').roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'taskplane-watcher' });
       expect(container(objects).args).toContain('--namespace=batch');
     });
@@ -244,6 +253,57 @@ describe('WatcherInstall', () => {
       expect(message).toContain('image: has no version');
       expect(message).toContain('replicas: must be a whole number of at least 1');
       expect(message).toContain('podDisruptionBudget: with one replica');
+    });
+
+    it('refuses executors of kinds that carry credentials or rights, whatever else is listed', () => {
+      const message = synthError({
+        executors: [
+          WatcherExecutor.pods(),
+          WatcherExecutor.customResource({ group: '', resource: 'secrets' }),
+          WatcherExecutor.customResource({ group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' }),
+          WatcherExecutor.customResource({ group: '', resource: 'serviceaccounts' }),
+        ],
+      });
+      expect(message).toContain('[platform/watcher] executors[1]: secrets can never be a task kind: secrets carry credentials');
+      expect(message).toContain('executors[2]: clusterrolebindings.rbac.authorization.k8s.io can never be a task kind: objects of rbac.authorization.k8s.io grant identities or rights');
+      expect(message).toContain('executors[3]: serviceaccounts can never be a task kind');
+    });
+  });
+
+  describe('personas (aggregated ClusterRoles)', () => {
+    const objects = synth({ crds: false });
+    const role = (name: string) => objects.find((o) => o.kind === 'ClusterRole' && o.metadata.name === name);
+    /** What the aggregation controller will put into a persona: the rules of every ClusterRole its selector matches. */
+    const aggregated = (persona: string) => {
+      const selector = role(persona).aggregationRule.clusterRoleSelectors[0].matchLabels as Record<string, string>;
+      return objects
+        .filter((o) => o.kind === 'ClusterRole' && o.rules && Object.entries(selector).every(([k, v]) => o.metadata.labels?.[k] === v))
+        .flatMap((o) => o.rules.flatMap((r: any) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${v} ${res}`))));
+    };
+
+    it('personas carry no rules of their own (the aggregation controller fills them; GitOps must not own them)', () => {
+      for (const persona of ['taskplane-viewer', 'taskplane-runner', 'taskplane-editor']) expect(role(persona).rules, persona).toBeUndefined();
+    });
+
+    it('a runner may start and kill runs, and read; never define or change a JobConfig, delete runs, or write status', () => {
+      const runner = aggregated('taskplane-runner');
+      expect(runner).toEqual(expect.arrayContaining(['create jobruns', 'patch jobruns', 'get jobconfigs', 'list jobruns']));
+      for (const denied of ['create jobconfigs', 'patch jobconfigs', 'update jobconfigs', 'delete jobconfigs', 'delete jobruns', 'update jobruns', 'patch jobruns/status']) {
+        expect(runner, denied).not.toContain(denied);
+      }
+    });
+
+    it('an editor defines JobConfigs and manages runs; a viewer only reads, and is part of the built-in view role', () => {
+      expect(aggregated('taskplane-editor')).toEqual(expect.arrayContaining(['create jobconfigs', 'update jobconfigs', 'delete jobconfigs', 'create jobruns', 'delete jobruns']));
+      expect(new Set(aggregated('taskplane-viewer').map((rule) => rule.split(' ')[0]))).toEqual(new Set(['get', 'list', 'watch']));
+      expect(role('taskplane-aggregate-view').metadata.labels['rbac.authorization.k8s.io/aggregate-to-view']).toBe('true');
+      // Not into edit/admin: being allowed Pods in a namespace is no reason to define or run its jobs.
+      const builtIn = objects.flatMap((o) => Object.keys(o.metadata.labels ?? {})).filter((k) => /aggregate-to-(edit|admin)$/.test(k) && k.startsWith('rbac.'));
+      expect(builtIn).toEqual([]);
+    });
+
+    it('personas: false leaves them out (a second install in the same cluster)', () => {
+      expect(synth({ personas: false }).filter((o) => PERSONAS.includes(o.metadata.name))).toEqual([]);
     });
   });
 });

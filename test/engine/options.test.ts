@@ -58,7 +58,13 @@ describe('evaluateOptions: one option', () => {
     ['date, custom format', { type: 'Date', date: { format: 'D MMM YYYY' } }, ['2021-02-09T12:06:09+08:00'], '9 Feb 2021'],
     ['date, formatted in the input offset, not UTC', { type: 'Date', date: { format: 'D MMM YYYY' } }, ['2021-02-09T23:30:00-08:00'], '9 Feb 2021'],
     ['date, offset kept for Z', { type: 'Date', date: { format: 'D MMM YYYY HH:mm Z' } }, ['2021-02-09T15:04:05+08:00'], '9 Feb 2021 15:04 +08:00'],
-    ['date, a JS Date renders in UTC', { type: 'Date' }, [new Date('2021-02-09T12:06:09+08:00')], '2021-02-09T04:06:09Z'],
+    ['date, a JS Date renders in UTC', { type: 'Date' }, [new Date('2021-02-09T12:06:09+08:00')], '2021-02-09T04:06:09+00:00'],
+    // Furiko: Go's zero time is no value (t.IsZero()), in whatever offset it is written.
+    ['date, Go zero time is empty', { type: 'Date' }, ['0001-01-01T00:00:00Z'], ''],
+    ['date, Go zero time in another offset is empty', { type: 'Date', date: { format: 'YYYY' } }, ['0001-01-01T08:00:00+08:00'], ''],
+    ['date, Go zero time as a Date is empty', { type: 'Date' }, [new Date(-62_135_596_800_000)], ''],
+    ['date, one second after zero time is a date', { type: 'Date', date: { format: 'YYYY-MM-DD HH:mm:ss' } }, ['0001-01-01T00:00:01Z'], '0001-01-01 00:00:01'],
+    ['date, UTC input with the default format', { type: 'Date' }, ['2021-02-09T04:06:09Z'], '2021-02-09T04:06:09+00:00'],
   ];
   it.each(rendered)('%s', (_name, spec, value, want) => {
     expect(validateOptionSpecs([{ name: 'opt', ...spec } as OptionSpec])).toEqual([]);
@@ -90,6 +96,7 @@ describe('evaluateOptions: one option', () => {
     ['date, unparsable', { type: 'Date' }, ['invalid'], { message: 'cannot parse time: not an RFC 3339 timestamp', valid: 'an RFC 3339 timestamp, e.g. 2021-02-09T15:04:05+08:00' }],
     ['date, numbers are not accepted', { type: 'Date', date: { format: 'D MMM YYYY' } }, [1612843569], { message: 'expected an RFC 3339 string or a Date, got number' }],
     ['date, invalid Date', { type: 'Date' }, [new Date('nope')], { message: 'invalid Date' }],
+    ['date, Go zero time when required', { type: 'Date', required: true }, ['0001-01-01T00:00:00Z'], { message: "option is required: 0001-01-01T00:00:00Z is Go's zero time, which means no value" }],
   ];
   it.each(failing)('%s', (_name, spec, value, want) => {
     const { values, errors } = evaluateOne(spec, ...value);

@@ -235,8 +235,8 @@ describe('render: variables', () => {
   it('rejects job.* and task.* keys in a run\'s substitutions', () => {
     const run = makeRun(TEMPLATES.pod, { substitutions: { 'option.env': 'prod', 'job.name': 'evil', 'task.name': 'evil', 'jobconfig.name': 'ok', greeting: 'ok' } });
     expect(fieldsAndMessages(validateRun(run))).toEqual([
-      { field: 'spec.substitutions.job.name', message: 'job.* and task.* variables are computed by taskplane and cannot be set' },
-      { field: 'spec.substitutions.task.name', message: 'job.* and task.* variables are computed by taskplane and cannot be set' },
+      { field: 'spec.substitutions["job.name"]', message: 'job.* and task.* variables are computed by taskplane and cannot be set' },
+      { field: 'spec.substitutions["task.name"]', message: 'job.* and task.* variables are computed by taskplane and cannot be set' },
     ]);
   });
 
@@ -331,7 +331,7 @@ describe('render: errors', () => {
     const long = 'x'.repeat(70);
     const run = makeRun({ pod: { metadata: { labels: { owner: '${option.owner}' } }, spec: { containers: [container] } } }, { substitutions: { 'option.env': 'prod', 'option.owner': long } });
     expect(renderErrors(run)).toEqual([
-      { field: `${T}.pod.metadata.labels.owner`, message: 'label value is 70 characters after substitution', value: long, valid: 'at most 63 characters' },
+      { field: `${T}.pod.metadata.labels.owner`, message: 'label value is 70 characters', value: long, valid: 'at most 63 characters' },
     ]);
   });
 

@@ -19,7 +19,7 @@ const runConfig = fc.record({
   killAt: fc.option(fc.integer({ min: 0, max: 900 }), { nil: undefined }),
 });
 
-const change = fc.record({ pick: fc.nat(), to: fc.constantFrom('run', 'succeed', 'fail', 'vanish', 'killing', 'honourKill') });
+const change = fc.record({ pick: fc.nat(), to: fc.constantFrom('run', 'succeed', 'fail', 'vanish', 'killing', 'honourKill', 'recreate') });
 const step = fc.record({
   advance: fc.integer({ min: 0, max: 120 }),
   gitOpsApplies: fc.boolean(),
@@ -38,6 +38,8 @@ function simulate(config: ValueOf<typeof runConfig>, steps: readonly ValueOf<typ
   let lagging: { index: { indexNumber?: number }; retryIndex: number }[] = [];
   let gitOpsApplied = false;
   let finishedAs: string | undefined;
+  /** Every finished task's ref as first recorded: a record never changes. */
+  const finishedRefs = new Map<string, unknown>();
   for (const { advance, gitOpsApplies, createsSeen, changes } of steps) {
     sim.at(sim.clock + advance);
     for (const { index, retryIndex } of lagging) if (!sim.tasks.has(taskName('nightly', index, retryIndex))) sim.addTask(index, retryIndex, true);
@@ -57,14 +59,29 @@ function simulate(config: ValueOf<typeof runConfig>, steps: readonly ValueOf<typ
       expect(everObserved.has(taskName('nightly', create.index, create.retryIndex))).toBe(false);
       if (materialization === 'Rendered') expect(create.retryIndex).toBeGreaterThan(0);
     }
-    // A kill names a task still going, or one that never ran and ends with this very kill.
-    const endedByKill = (name: string, reason: string) => status.tasks?.some((ref) => ref.name === name && (!ref.finishTimestamp || (ref.killRequest?.reason === reason && !ref.runningTimestamp)));
+    // A kill names a task still going, one that never ran and ends with this very kill, or a live stray.
+    const endedByKill = (name: string, reason: string) =>
+      reason === 'StrayTask'
+        ? status.strayTasks?.some((stray) => stray.name === name && stray.uid === sim.tasks.get(name)?.uid && stray.state !== 'Terminated')
+        : status.tasks?.some((ref) => ref.name === name && (!ref.finishTimestamp || (ref.killRequest?.reason === reason && !ref.runningTimestamp)));
     for (const kill of plan.kill) expect(endedByKill(kill.name, kill.reason)).toBe(true);
     if (finishedAs) {
       expect(status.phase).toBe(finishedAs);
       expect(plan.create).toEqual([]);
     }
     if (TERMINAL_PHASES.has(status.phase)) finishedAs ??= status.phase;
+    for (const ref of status.tasks ?? []) {
+      if (finishedRefs.has(ref.name)) expect(ref).toStrictEqual(finishedRefs.get(ref.name));
+      else if (ref.finishTimestamp) finishedRefs.set(ref.name, ref);
+    }
+    // A stray is never an attempt: it is stopped while it goes, and only the watcher's requests add refs.
+    const strayNames = new Set(status.strayTasks?.map((stray) => stray.name));
+    for (const stray of status.strayTasks ?? []) {
+      expect(finishedRefs.has(stray.name)).toBe(true);
+      const live = sim.tasks.get(stray.name);
+      if (live?.uid === stray.uid && live.observation.state !== 'Terminated') expect(stray.killRequest?.reason).toBe('StrayTask');
+    }
+    if (strayNames.size) expect(status.conditions?.find((c) => c.type === 'StrayTasks')?.status).toBe('True');
     const names = status.tasks?.map((ref) => ref.name) ?? [];
     expect(new Set(names).size).toBe(names.length);
     expect(status.createdTasks ?? 0).toBe(names.length);
@@ -77,13 +94,21 @@ function simulate(config: ValueOf<typeof runConfig>, steps: readonly ValueOf<typ
       Stalled: terminal && status.phase !== 'Succeeded' ? 'True' : 'False',
     });
     // A finished run still stops late tasks (a first attempt GitOps applied after a kill); otherwise it sleeps.
-    const unfinished = status.tasks?.filter((ref) => !ref.finishTimestamp) ?? [];
+    const unfinished = [...(status.tasks ?? []).filter((ref) => !ref.finishTimestamp), ...(status.strayTasks ?? []).filter((stray) => stray.state !== 'Terminated')];
     if (terminal && unfinished.length === 0) expect(plan.requeueAt).toBeUndefined();
     for (const event of plan.events) expect(event.message).not.toContain('hunter2');
   }
 }
 
 function applyChange(sim: RunSim, pick: number, to: string): void {
+  if (to === 'recreate') {
+    // A new object under a recorded task's name (GitOps re-creating one deleted by hand), live or gone.
+    const recorded = (sim.run.status?.tasks ?? []).filter((ref) => ref.status.reason !== 'CreateRequested').map((ref) => ref.name);
+    if (recorded.length === 0) return;
+    const name = recorded[pick % recorded.length]!;
+    sim.vanish(name).recreate(name);
+    return;
+  }
   const names = [...sim.tasks.keys()].sort();
   if (names.length === 0) return;
   const name = names[pick % names.length]!;

@@ -50,6 +50,7 @@ describe('planRun: task refs', () => {
       apiVersion: 'v1',
       parallelIndex: { indexNumber: 0 },
       retryIndex: 0,
+      uid: 'uid-1',
       creationTimestamp: iso(0),
       finishTimestamp: iso(3),
       status: { state: 'Terminated', result: 'Failed', reason: 'ErrImagePull' },

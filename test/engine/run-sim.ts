@@ -38,6 +38,7 @@ export class RunSim {
   clock = 0;
   concurrency?: ConcurrencyContext;
   lastPlan?: RunPlan;
+  private uids = 0;
   /** Every plan's events, in order. */
   readonly events: RunPlan['events'][number][] = [];
 
@@ -89,8 +90,17 @@ export class RunSim {
 
   addTask(index: ParallelIndex, retryIndex: number, createdByWatcher: boolean): string {
     const name = taskName(RUN, index, retryIndex);
-    this.tasks.set(name, { name, index, retryIndex, creationTimestamp: iso(this.clock), observation: { state: 'Starting' }, createdByWatcher });
+    const uid = `uid-${++this.uids}`;
+    this.tasks.set(name, { name, index, retryIndex, uid, creationTimestamp: iso(this.clock), observation: { state: 'Starting' }, createdByWatcher });
     return name;
+  }
+
+  /** A new object under an existing task's name (a GitOps sync re-creating a deleted first attempt). */
+  recreate(name: string): this {
+    const ref = this.ref(name);
+    if (!ref) throw new Error(`no ref ${name}`);
+    this.addTask(ref.parallelIndex as ParallelIndex, ref.retryIndex, false);
+    return this;
   }
 
   observe(name: string, observation: TaskObservation): this {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RunPhase } from '../../engine/schema/index.js';
+import { planRun } from '../../engine/run/index.js';
 import { iso, makeRun, RunSim, summarizePlan, type RunOptions } from './run-sim.js';
 
 interface Step {
@@ -285,6 +286,72 @@ describe('planRun: tasks that vanish', () => {
   });
 });
 
+describe('planRun: create requests the runtime never issued', () => {
+  it('a recorded request the runtime did not issue (it crashed or lost its Lease after the status write) is issued at once, without a second TaskCreated', () => {
+    const sim = scenario({ materialization: 'Deferred', template: { parallelism: { withCount: 2 } } }, [
+      { at: 0, phase: 'Pending', create: ['nightly-0-0', 'nightly-1-0'], events: ['Started', 'TaskCreated', 'TaskCreated'], requeueAt: 60 },
+    ]);
+    sim.tasks.clear();
+    const later = planRun({ ...sim.at(5).snapshot(), issuedCreates: new Set(['nightly-0-0']) });
+    expect(summarizePlan(later)).toEqual({ phase: 'Pending', create: ['nightly-1-0'], kill: [], events: [], requeueAt: 60 });
+    expect(summarizePlan(planRun({ ...sim.at(5).snapshot(), issuedCreates: new Set(['nightly-0-0', 'nightly-1-0']) }))).toMatchObject({ create: [] });
+  });
+});
+
+describe('planRun: strays (a new object under a finished task\'s name)', () => {
+  it('a deleted first attempt GitOps re-creates while its retry runs is stopped in place, reported once, never counted; the run finishes on the retry', () => {
+    const sim = scenario({ template: { maxAttempts: 2 } }, [
+      { at: 0, world: (s) => s.applyFirstAttempts().running('nightly-0-0'), phase: 'Running', events: ['Started'] },
+      { at: 10, world: (s) => s.vanish('nightly-0-0'), phase: 'Retrying', create: ['nightly-0-1'], events: ['TaskFinished', 'TaskCreated'], requeueAt: 70 },
+      { at: 20, world: (s) => s.recreate('nightly-0-0').running('nightly-0-1'), phase: 'Running', kill: ['nightly-0-0:StrayTask'], events: ['StrayTask'], requeueAt: 80 },
+      { at: 30, world: (s) => s.running('nightly-0-0'), phase: 'Running', requeueAt: 80 },
+      { at: 80, phase: 'Running', kill: ['nightly-0-0:StrayTask'], requeueAt: 140 },
+      { at: 90, world: (s) => s.finish('nightly-0-1', 'Succeeded').finish('nightly-0-0', 'Succeeded'), phase: 'Succeeded', events: ['TaskFinished', 'Finished'] },
+    ]);
+    expect(sim.ref('nightly-0-0')!.status).toEqual({ state: 'DeletedFinalStateUnknown' });
+    expect(sim.status).toMatchObject({ progress: '1/1', createdTasks: 2, strayTasks: [{ name: 'nightly-0-0', kind: 'Pod', state: 'Terminated' }] });
+    expect(sim.condition('StrayTasks')).toMatchObject({ status: 'True', reason: 'StrayTask' });
+  });
+
+  it('after the run finished, a re-created first attempt that fails changes no record: progress, results, index states and phase stand', () => {
+    const sim = scenario({ template: { parallelism: { withCount: 2 } } }, [
+      { at: 0, world: (s) => s.applyFirstAttempts().finish('nightly-0-0', 'Succeeded').finish('nightly-1-0', 'Succeeded'), phase: 'Succeeded', events: ['Started', 'TaskFinished', 'TaskFinished', 'Finished'] },
+    ]);
+    const record = structuredClone({ tasks: sim.status.tasks, indexes: sim.status.indexes, progress: sim.status.progress, phase: sim.status.phase });
+    play(sim, [
+      { at: 10, world: (s) => s.vanish('nightly-0-0').recreate('nightly-0-0'), phase: 'Succeeded', kill: ['nightly-0-0:StrayTask'], events: ['StrayTask'], requeueAt: 70 },
+      { at: 20, world: (s) => s.finish('nightly-0-0', 'Failed', 'Error'), phase: 'Succeeded' },
+    ]);
+    expect({ tasks: sim.status.tasks, indexes: sim.status.indexes, progress: sim.status.progress, phase: sim.status.phase }).toStrictEqual(record);
+  });
+
+  it('a running task deleted and re-created between two looks: its ref ends DeletedFinalStateUnknown, the new object is a stray, the retry is the next attempt', () => {
+    const sim = scenario({ template: { maxAttempts: 2 } }, [
+      { at: 0, world: (s) => s.applyFirstAttempts().running('nightly-0-0'), phase: 'Running', events: ['Started'] },
+      {
+        at: 10,
+        world: (s) => s.vanish('nightly-0-0').recreate('nightly-0-0'),
+        phase: 'Retrying',
+        create: ['nightly-0-1'],
+        kill: ['nightly-0-0:StrayTask'],
+        events: ['TaskFinished', 'TaskCreated', 'StrayTask'],
+        requeueAt: 70,
+      },
+    ]);
+    expect(sim.ref('nightly-0-0')!.status).toEqual({ state: 'DeletedFinalStateUnknown' });
+    expect(sim.status.strayTasks).toHaveLength(1);
+  });
+
+  it('the same object seen again after it finished is not a stray, with or without a recorded uid', () => {
+    const sim = scenario({}, [{ at: 0, world: (s) => s.applyFirstAttempts().finish('nightly-0-0', 'Failed'), phase: 'Failed', events: ['Started', 'TaskFinished', 'Finished'] }]);
+    const { uid: _, ...legacy } = sim.ref('nightly-0-0')!;
+    sim.run = { ...sim.run, status: { ...sim.status, tasks: [legacy] } };
+    play(sim, [{ at: 10, world: (s) => s.finish('nightly-0-0', 'Succeeded'), phase: 'Failed' }]);
+    expect(sim.status.strayTasks).toBeUndefined();
+    expect(sim.ref('nightly-0-0')!.status.result).toBe('Failed');
+  });
+});
+
 describe('planRun: invalid runs', () => {
   it('AdmissionError with Stalled=True and every error; one InvalidSpec event without values; nothing created', () => {
     const sim = new RunSim(makeRun({ materialization: 'Deferred', template: { parallelism: { withKeys: ['a', 'a'] } }, substitutions: { 'option.secret': 'hunter2', 'job.name': 'x' } }));
@@ -294,12 +361,12 @@ describe('planRun: invalid runs', () => {
       reason: 'InvalidSpec',
       message:
         'spec.template.parallelism.withKeys[1]: duplicate value: each must be unique (got "a"); ' +
-        'spec.substitutions.job.name: job.* and task.* variables are computed by taskplane and cannot be set (got "job.name")',
+        'spec.substitutions["job.name"]: job.* and task.* variables are computed by taskplane and cannot be set (got "job.name")',
     });
     expect(plan.events[0]).toEqual({
       type: 'Warning',
       reason: 'InvalidSpec',
-      message: 'Run spec is invalid: spec.template.parallelism.withKeys[1]: duplicate value: each must be unique; spec.substitutions.job.name: job.* and task.* variables are computed by taskplane and cannot be set',
+      message: 'Run spec is invalid: spec.template.parallelism.withKeys[1]: duplicate value: each must be unique; spec.substitutions["job.name"]: job.* and task.* variables are computed by taskplane and cannot be set',
     });
     expect(conditionStatuses(sim)).toEqual({ Ready: 'False', Reconciling: 'False', Stalled: 'True' });
     expect(sim.condition('Stalled')).toMatchObject({ reason: 'InvalidSpec', message: sim.status.message });

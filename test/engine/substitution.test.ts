@@ -58,7 +58,6 @@ describe('substituteString', () => {
     ['${task}'],
     ['${jobconfig}'],
     ['${}'],
-    ['${ option.env }'],
     ['${Option.env}'],
     ['$(VAR)'],
     ['$(option.env)'],
@@ -66,8 +65,6 @@ describe('substituteString', () => {
     ['cost: $$5'],
     ['$'],
     ['${'],
-    ['${option.env'],
-    ['tail ${task.name'],
     ['{option.env}'],
   ])('leaves %j untouched', (input) => {
     expect(sub(input)).toEqual({ out: input, errors: [] });
@@ -120,6 +117,44 @@ describe('substituteString', () => {
     const { out, errors } = sub('uid=${job.uid}', 'spec.env');
     expect(errors).toEqual([{ field: 'spec.env', message: `\${job.uid} is not available here: ${UID_REASON}`, value: '${job.uid}' }]);
     expect(out).toBe('uid=${job.uid}');
+  });
+
+  it.each([
+    ['${OUT_DIR:-${option.env}}', '${OUT_DIR:-prod}'],
+    ['${${option.env}}', '${prod}'],
+    ['${A:-${B:-${task.index_num}}}', '${A:-${B:-0}}'],
+    ['${HOME}/${X:-${greeting}}', '${HOME}/${X:-hello}'],
+    ['${A:-$${option.env}}', '${A:-${option.env}}'],
+    ['${unclosed ${option.env}', '${unclosed prod'],
+  ])('substitutes the innermost ${...} of nested braces: %j → %j', (input, expected) => {
+    expect(sub(input)).toEqual({ out: expected, errors: [] });
+  });
+
+  it.each([
+    ['${option.env', 'a taskplane variable is not closed with "}"', '${option.env'],
+    ['tail ${task.name', 'a taskplane variable is not closed with "}"', '${task.name'],
+    ['${option.env ${HOME}}', 'a taskplane variable is not closed with "}"', '${option.env '],
+    ['${ option.env }', 'a taskplane variable cannot have spaces inside its braces', '${ option.env }'],
+    ['${option.env:-dev}', 'unknown variable ${option.env:-dev}', '${option.env:-dev}'],
+    ['${X:-${option.nope}}', 'unknown variable ${option.nope}', '${option.nope}'],
+  ])('never leaves a taskplane variable behind silently: %j', (input, message, value) => {
+    const { out, errors } = sub(input);
+    expect(errors).toEqual([expect.objectContaining({ field: 'f', message, value })]);
+    expect(out).toBe(input);
+  });
+
+  it('never leaves a taskplane variable unsubstituted without an error, however braces nest (property)', () => {
+    // Fragments that make nested, unclosed and spaced braces; values hold no `$`, `{` or `}`.
+    const fragment = fc.constantFrom('${', '}', '$', ' ', ':-', 'X', 'option.env', 'option.nope', 'task.name', 'job.uid', 'HOME', '${option.env}', '${task.index_num}');
+    fc.assert(
+      fc.property(fc.array(fragment, { maxLength: 12 }), (parts) => {
+        const text = parts.join('');
+        fc.pre(!text.includes('$${'));
+        const { out, errors } = sub(text);
+        if (errors.length === 0) expect(out).not.toMatch(/\$\{\s*(option|job|jobconfig|task)\./);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('reports every bad variable of a string, in order', () => {

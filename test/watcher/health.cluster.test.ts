@@ -161,7 +161,8 @@ describe('health of live JobRuns', () => {
     const lost = synthRun(ns.name, { name: 'lost', task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r1', {}));
     const rejected = synthRun(
       ns.name,
-      { name: 'rejected', task: TaskTemplate.pod({ spec: { containers: [{ name: 'Main_Container', image: 'busybox:1.36' }] } }) },
+      // A port out of range: a rule the API server checks and synth does not.
+      { name: 'rejected', task: TaskTemplate.pod({ spec: { containers: [{ name: 'main', image: 'busybox:1.36', ports: [{ containerPort: 70_000 }] }] } }) },
       (c) => c.run('r1', { materialization: Materialization.DEFERRED }),
     );
     await applyAsGitOps([ok, flaky, doomed, lost, rejected].flatMap((r) => [r.config, r.run, ...r.tasks]));

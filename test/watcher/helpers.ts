@@ -109,12 +109,16 @@ export interface WatcherProcess {
   kill(): Promise<void>;
 }
 
-/** `taskplane watch` as a child process, the way it runs in a Pod. */
-export async function spawnWatcher(opts: { kubeconfig: string; namespace: string; env?: Record<string, string>; args?: string[] }): Promise<WatcherProcess> {
+/**
+ * `taskplane watch` as a child process, the way it runs in a Pod. `command` replaces
+ * `node bin/taskplane.mjs` (e.g. the image's entrypoint in its unpacked filesystem).
+ */
+export async function spawnWatcher(opts: { kubeconfig: string; namespace: string; env?: Record<string, string>; args?: string[]; command?: readonly string[] }): Promise<WatcherProcess> {
   const port = await freePort();
+  const [file, ...commandArgs] = opts.command ?? [process.execPath, 'bin/taskplane.mjs'];
   const child = spawn(
-    process.execPath,
-    ['bin/taskplane.mjs', 'watch', '--kubeconfig', opts.kubeconfig, '-n', opts.namespace, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`, '--log-level', 'debug', ...(opts.args ?? [])],
+    file!,
+    [...commandArgs, 'watch', '--kubeconfig', opts.kubeconfig, '-n', opts.namespace, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`, '--log-level', 'debug', ...(opts.args ?? [])],
     { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -171,11 +175,16 @@ export interface StallableProxy {
   kubeConfig(kc: KubeConfig): KubeConfig;
   stall(): void;
   heal(): void;
+  /** Ends a stall delivering what waited on the open connections (packets delayed, not lost). */
+  resume(): void;
+  /** Models an API server that is down: open connections are reset, new ones refused, until `heal()`. */
+  refuse(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number): Promise<StallableProxy> {
   let stalled = false;
+  let refusing = false;
   const open = new Set<{ client: Socket; upstream?: Socket }>();
   const held: Socket[] = [];
   const connect = (client: Socket) => {
@@ -195,6 +204,7 @@ export async function startProxy(targetPort: number): Promise<StallableProxy> {
     client.resume();
   };
   const server = createNetServer({ pauseOnConnect: true }, (client) => {
+    if (refusing) return void client.resetAndDestroy();
     if (!stalled) return connect(client);
     held.push(client);
     client.on('error', () => client.destroy());
@@ -222,7 +232,27 @@ export async function startProxy(targetPort: number): Promise<StallableProxy> {
         upstream?.pause();
       }
     },
+    resume() {
+      stalled = false;
+      for (const { client, upstream } of open) {
+        if (!upstream) continue;
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.resume();
+        upstream.resume();
+      }
+      for (const client of held.splice(0)) if (!client.destroyed) connect(client);
+    },
+    refuse() {
+      refusing = true;
+      for (const { client, upstream } of [...open]) {
+        client.resetAndDestroy();
+        upstream?.destroy();
+      }
+      open.clear();
+    },
     heal() {
+      refusing = false;
       stalled = false;
       for (const { client, upstream } of [...open]) {
         client.destroy();

@@ -18,52 +18,27 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { Chart, Testing } from 'cdk8s';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CustomResourceManifest, Materialization, TaskTemplate, WatcherExecutor, WatcherInstall, type WatcherInstallProps } from '../../constructs/index.js';
+import { CustomResourceManifest, Materialization, TaskTemplate, WatcherExecutor } from '../../constructs/index.js';
+import type { TaskResource } from '../../engine/task-kinds.js';
 import { kill } from '../../cli/kill.js';
 import { Watcher } from '../../watcher/controller.js';
 import { ApiError, KubeClient, type KubeObject } from '../../watcher/kube/client.js';
 import { createMetrics, type WatcherMetrics } from '../../watcher/metrics.js';
 import {
-  apply, applyCrds, clients, clusterInfo, createNamespace, finishPod, kubeConfig, parseYaml, waitUntil, type TestNamespace,
+  applyCrds, clients, clusterInfo, createNamespace, finishPod, parseYaml, waitUntil, type TestNamespace,
 } from '../cluster/client.js';
 import { freePort } from '../cluster/harness.js';
 import { applyAsGitOps, ARGOCD, events, markPodRunning, podTask, synthRun, testClient, waitForRun } from './helpers.js';
+import { install, serviceAccountConfig } from './identities.js';
 
 const admin = clients();
 const client = testClient();
 const suffix = randomBytes(3).toString('hex');
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../cluster/fixtures');
 const tektonCrd = parseYaml(readFileSync(path.join(fixtures, 'tekton-taskrun-crd.yaml'), 'utf8'));
-
-/** Synthesizes an install and applies it the way Argo CD would: CRDs first (until Established), then the rest in order. */
-async function install(props: Omit<WatcherInstallProps, 'image'>): Promise<{ objects: KubeObject[]; name: string; namespace: string }> {
-  const chart = new Chart(Testing.app(), 'platform');
-  const watcher = new WatcherInstall(chart, 'watcher', { image: 'registry.example.com/platform/taskplane:0.1.0', ...props });
-  const objects = chart.toJson() as KubeObject[];
-  const crd = (o: KubeObject) => o.kind === 'CustomResourceDefinition';
-  await applyCrds(objects.filter(crd) as never, { fieldManager: ARGOCD, force: true });
-  await apply(objects.filter((o) => !crd(o)) as never, { fieldManager: ARGOCD, force: true });
-  return { objects, name: watcher.name, namespace: watcher.namespace };
-}
-
-/** A kubeconfig that authenticates as the ServiceAccount, with a token from the TokenRequest API. */
-async function serviceAccountConfig(namespace: string, name: string): Promise<KubeConfig> {
-  // No audiences: the API server's own (its --service-account-issuer), as for a mounted token.
-  const review = await admin.core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-  const cluster = kubeConfig().getCurrentCluster()!;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name, token: review.status!.token }],
-    contexts: [{ name, cluster: cluster.name, user: name }],
-    currentContext: name,
-  });
-  return kc;
-}
 
 interface Access {
   readonly verb: string;
@@ -110,6 +85,7 @@ function needed(runNs: string, home: string, lease: string): [Access, string][] 
     [{ verb: 'watch', group: 'taskplane.dev', resource: 'jobruns' }, '...then watches, in all namespaces'],
     [{ verb: 'list', group: 'taskplane.dev', resource: 'jobconfigs' }, 'the JobConfig informer (concurrency, UIDs)'],
     [{ verb: 'watch', group: 'taskplane.dev', resource: 'jobconfigs' }, 'the JobConfig informer'],
+    [{ verb: 'get', group: 'taskplane.dev', resource: 'jobconfigs', namespace: runNs, name: 'any-config' }, 'RunAdmission: re-reads a config the cache lacks'],
     [{ verb: 'patch', group: 'taskplane.dev', resource: 'jobruns', subresource: 'status', namespace: runNs, name: 'any-run' }, 'writeStatus: server-side apply to the status subresource'],
     [{ verb: 'patch', group: 'taskplane.dev', resource: 'jobconfigs', subresource: 'status', namespace: runNs, name: 'any-config' }, 'reconcileConfig: JobConfig status by server-side apply'],
     [{ verb: 'update', group: 'taskplane.dev', resource: 'jobruns', subresource: 'finalizers', namespace: runNs, name: 'any-run' }, 'createTask: blockOwnerDeletion on the ownerReference'],
@@ -161,8 +137,8 @@ function forbidden(runNs: string, home: string, lease: string): [Access, string]
   ];
 }
 
-/** The watcher, in-process, authenticated as the ServiceAccount; its logs and metrics kept for the checks. */
-async function startAs(kc: KubeConfig, runNs: string, home: string, lease: string): Promise<{ watcher: Watcher; metrics: WatcherMetrics; logs: string[] }> {
+/** The watcher, in-process, authenticated as the ServiceAccount and allowed the install's kinds; its logs and metrics kept for the checks. */
+async function startAs(kc: KubeConfig, runNs: string, home: string, lease: string, taskResources: readonly TaskResource[]): Promise<{ watcher: Watcher; metrics: WatcherMetrics; logs: string[] }> {
   const logs: string[] = [];
   const sink = new Writable({ write: (chunk, _encoding, done) => (logs.push(String(chunk)), done()) });
   const metrics = createMetrics();
@@ -171,6 +147,7 @@ async function startAs(kc: KubeConfig, runNs: string, home: string, lease: strin
     logger: pino({ level: 'debug' }, sink),
     metrics,
     namespace: runNs,
+    taskResources,
     leaderElection: { namespace: home, name: lease, identity: `rbac-test-${process.pid}` },
   });
   await watcher.start();
@@ -216,6 +193,7 @@ describe('cluster-wide install (the default)', () => {
   let home: string;
   let lease: string;
   let objects: KubeObject[];
+  let taskResources: TaskResource[];
   let saConfig: KubeConfig;
 
   beforeAll(async () => {
@@ -226,8 +204,10 @@ describe('cluster-wide install (the default)', () => {
       name: `taskplane-watcher-${suffix}`,
       namespace: `tp-system-${suffix}`,
       executors: [WatcherExecutor.pods(), WatcherExecutor.jobs(), WatcherExecutor.workflows(), WatcherExecutor.customResource({ group: 'tekton.dev', resource: 'taskruns' })],
+      // The personas' ClusterRoles have cluster-wide names; trust.cluster.test.ts tests them under its own prefix.
+      personas: false,
     });
-    ({ objects, namespace: home, name: lease } = installed);
+    ({ objects, namespace: home, name: lease, taskResources } = installed);
     cleanups.push(() => deleteInstall(objects));
     saConfig = await serviceAccountConfig(home, lease);
   });
@@ -292,7 +272,7 @@ describe('cluster-wide install (the default)', () => {
   describe('the real watcher, running as the ServiceAccount', () => {
     let running: Awaited<ReturnType<typeof startAs>>;
     beforeAll(async () => {
-      running = await startAs(saConfig, runNs.name, home, lease);
+      running = await startAs(saConfig, runNs.name, home, lease, taskResources);
       cleanups.push(() => running.watcher.stop());
     });
 
@@ -346,13 +326,14 @@ describe('install that watches one namespace (watchNamespace)', () => {
   let lease: string;
   let saConfig: KubeConfig;
   let deployment: KubeObject;
+  let taskResources: TaskResource[];
 
   beforeAll(async () => {
     runNs = await createNamespace('tp-rbac-one');
     other = await createNamespace('tp-rbac-other');
     cleanups.push(() => runNs.delete(), () => other.delete());
-    const installed = await install({ name: `taskplane-one-${suffix}`, namespace: `tp-one-${suffix}`, watchNamespace: runNs.name, crds: false });
-    ({ namespace: home, name: lease } = installed);
+    const installed = await install({ name: `taskplane-one-${suffix}`, namespace: `tp-one-${suffix}`, watchNamespace: runNs.name, crds: false, personas: false });
+    ({ namespace: home, name: lease, taskResources } = installed);
     cleanups.push(() => deleteInstall(installed.objects));
     saConfig = await serviceAccountConfig(home, lease);
     deployment = installed.objects.find((o) => o.kind === 'Deployment')!;
@@ -412,7 +393,7 @@ describe('install that watches one namespace (watchNamespace)', () => {
   });
 
   it('is enough for the real watcher: a retry in the watched namespace, no refused request', async () => {
-    const running = await startAs(saConfig, runNs.name, home, lease);
+    const running = await startAs(saConfig, runNs.name, home, lease, taskResources);
     cleanups.push(() => running.watcher.stop());
     await retryScenario(runNs.name, 'scoped');
     expect(await refusedRequests(running.metrics)).toEqual([]);

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TaskTemplate } from '../../constructs/index.js';
+import { Duration } from 'cdk8s';
+import { Materialization, Parallelism, TaskTemplate } from '../../constructs/index.js';
 import { jobConfigCrd, jobRunCrd } from '../../engine/schema/crd.js';
 import type { Watcher } from '../../watcher/controller.js';
 import type { KubeClient, KubeObject } from '../../watcher/kube/client.js';
@@ -21,6 +22,7 @@ import { apply, applyCrds, clients, createNamespace, finishPod, kubeConfig, wait
 import { startControlPlane, type ControlPlane } from '../cluster/harness.js';
 import {
   ARGOCD,
+  events,
   getRun,
   listTasks,
   markPodRunning,
@@ -98,7 +100,7 @@ function exitWithin(child: WatcherProcess, ms: number) {
 }
 
 describe('a watcher killed with SIGKILL', () => {
-  it('between creating a retry and recording it in status: the restarted watcher neither repeats nor loses an attempt', async () => {
+  it('between creating a retry and everything after it: the restarted watcher neither repeats nor loses an attempt', async () => {
     const ns = await namespace('tp-crash');
     const { config, run, tasks } = synthRun(ns, { name: 'crashy', maxAttempts: 3, task: TaskTemplate.pod({ spec: podTask() }) }, (j) => j.run('r1', {}));
     await applyAsGitOps([config, run, ...tasks]);
@@ -109,14 +111,18 @@ describe('a watcher killed with SIGKILL', () => {
     await finishPod(ns, 'crashy-r1-0-0', 'Failed', { c });
     expect(await exitWithin(first, 30_000)).toEqual({ code: null, signal: 'SIGKILL' });
 
-    // The window: attempt 1 exists, the status does not know it.
+    // The window: attempt 1 exists; the status (written before the create) has only its request.
     const attempt1 = await client.get('v1', 'Pod', ns, 'crashy-r1-0-1');
     expect(attempt1.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'JobRun', name: 'crashy-r1' })]);
     const crashed = await getRun(client, ns, 'crashy-r1');
-    expect(crashed.status!.tasks!.map((t) => t.name)).toEqual(['crashy-r1-0-0']);
+    expect(crashed.status!.tasks!.map((t) => [t.name, t.status.reason === 'CreateRequested'])).toEqual([
+      ['crashy-r1-0-0', false],
+      ['crashy-r1-0-1', true],
+    ]);
+    expect((await events(client, ns, 'crashy-r1')).map((e) => e.reason)).not.toContain('TaskCreated');
 
     const second = await watcherProcess({ kubeconfig: cp.kubeconfigPath, namespace: ns });
-    const recorded = await waitForRun(client, ns, 'crashy-r1', 'attempt 1 recorded', (r) => r.status?.tasks?.length === 2);
+    const recorded = await waitForRun(client, ns, 'crashy-r1', 'attempt 1 observed', (r) => r.status?.tasks?.length === 2 && r.status.tasks[1]!.status.reason !== 'CreateRequested');
     expect(recorded.status!.tasks!.map((t) => [t.name, t.retryIndex, t.status.result])).toEqual([
       ['crashy-r1-0-0', 0, 'Failed'],
       ['crashy-r1-0-1', 1, undefined],
@@ -166,6 +172,36 @@ describe('the API server restarts mid-run', () => {
     // The pod cache was listed again from the new server (410 or a broken watch, both end in a list).
     expect(await registryValue(metrics, 'taskplane_api_requests_total', { verb: 'GET', resource: 'pods', code: '200' })).toBeGreaterThan(listsBefore);
     expect(watcher.ready()).toBe(true);
+  });
+});
+
+describe('an API server outage', () => {
+  /** Long enough for the per-run backoff (100 ms doubling) and the reflectors' (0.5 s doubling, 30 s cap) to pass 20 s. */
+  const OUTAGE_MS = 35_000;
+  /** The issue's goal: every retry that fell due during the outage created within 5 s of the API server answering again. */
+  const RECOVERY_GOAL_MS = 5_000;
+
+  it(`a retry that falls due during a ${OUTAGE_MS / 1000} s outage is created within ${RECOVERY_GOAL_MS / 1000} s of the API server answering again; /readyz says unreachable meanwhile`, { timeout: 120_000 }, async () => {
+    const ns = await namespace('tp-outage');
+    const p = await proxy();
+    const watcher = await inProcessWatcher({ kubeConfig: p.kubeConfig(kc), namespace: ns });
+    const { config, run, tasks } = synthRun(ns, { name: 'outage', maxAttempts: 2, retryDelay: Duration.seconds(3), task: TaskTemplate.pod({ spec: podTask() }) }, (j) => j.run('r1', {}));
+    await applyAsGitOps([config, run, ...tasks]);
+    await finishPod(ns, 'outage-r1-0-0', 'Failed', { c });
+    await waitForRun(client, ns, 'outage-r1', 'retry scheduled', (r) => r.status?.phase === 'RetryBackoff');
+
+    p.refuse();
+    await waitUntil('/readyz reports the outage', async () => watcher.readiness().includes('API server unreachable'), 10_000);
+    await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    expect(await podNames(ns, 'outage-r1')).toEqual(['outage-r1-0-0']);
+    p.heal();
+    const back = Date.now();
+    await waitUntil('the retry', () => client.get('v1', 'Pod', ns, 'outage-r1-0-1').catch(() => undefined), 60_000);
+    const recoveryMs = Date.now() - back;
+    console.log(`outage: retry created ${recoveryMs} ms after the API server answered again (goal ${RECOVERY_GOAL_MS} ms)`);
+    expect(recoveryMs).toBeLessThan(RECOVERY_GOAL_MS);
+    await waitUntil('/readyz ok again', async () => watcher.readiness().length === 0, 10_000);
+    expect(await podNames(ns, 'outage-r1')).toEqual(['outage-r1-0-0', 'outage-r1-0-1']);
   });
 });
 
@@ -305,6 +341,57 @@ describe('two replicas with leader election', () => {
     const handedOver = await client.get<KubeObject & { spec: { holderIdentity?: string; acquireTime?: string } }>('coordination.k8s.io/v1', 'Lease', ns, 'taskplane-watcher');
     expect(handedOver.spec.holderIdentity).toBe('a');
     expect(Date.parse(handedOver.spec.acquireTime!)).toBeLessThan(Date.parse(lease.spec.renewTime!) + 3000);
+  });
+});
+
+describe('a leader partitioned in the middle of a reconcile', () => {
+  const INDEXES = 100;
+
+  it(`stops its in-flight work when its Lease is lost: after the partition not one more write lands, even when the delayed packets arrive; the new leader creates the rest, each of ${INDEXES} first attempts exactly once`, async () => {
+    const ns = await namespace('tp-inflight');
+    const p = await proxy();
+    const election = (identity: string) => ({ namespace: ns, name: 'taskplane-watcher', identity, leaseDurationSeconds: 3, retryPeriodMs: 500, renewDeadlineMs: 2000 });
+    const [ma, mb] = [createMetrics(), createMetrics()];
+    const a = await inProcessWatcher({ kubeConfig: p.kubeConfig(kc), namespace: ns, metrics: ma, leaderElection: election('a') });
+    cleanups.push(async () => p.heal());
+    await waitUntil('a leads', async () => a.isLeader, 10_000);
+    const b = await inProcessWatcher({ namespace: ns, metrics: mb, leaderElection: election('b') });
+
+    // A Deferred run: a records 100 create requests, then creates the Pods one by one.
+    const { config, run } = synthRun(ns, { name: 'wide', parallelism: Parallelism.withCount(INDEXES), task: TaskTemplate.pod({ spec: podTask() }) }, (j) =>
+      j.run('r1', { materialization: Materialization.DEFERRED }),
+    );
+    await applyAsGitOps([config, run]);
+    await waitUntil('a is creating', async () => (await podNames(ns, 'wide-r1')).length > 0, 20_000);
+    p.stall();
+    // Writes that reached the API server (any answer) for tasks, the run's status and its events; the Lease is the elector's.
+    const writes = async (m: typeof ma) => {
+      let total = 0;
+      for (const verb of ['POST', 'PATCH', 'PUT', 'DELETE']) {
+        for (const resource of ['pods', 'jobruns', 'events']) {
+          const sent = await registryValue(m, 'taskplane_api_requests_total', { verb, resource });
+          total += sent - (await registryValue(m, 'taskplane_api_requests_total', { verb, resource, code: '0' }));
+        }
+      }
+      return total;
+    };
+    await waitUntil('a steps down', async () => !a.isLeader, 10_000);
+    const writesAtLoss = await writes(ma);
+    const createdByA = await registryValue(ma, 'taskplane_tasks_created_total');
+    expect(createdByA).toBeLessThan(INDEXES);
+
+    await waitUntil('b takes over', async () => b.isLeader, 15_000);
+    // The partition ends with what a had sent still in flight delivered (delayed, not lost).
+    p.resume();
+    const done = await waitForRun(client, ns, 'wide-r1', 'every first attempt observed', (r) => r.status?.tasks?.length === INDEXES && r.status.tasks.every((t) => t.status.reason !== 'CreateRequested'), 60_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await writes(ma)).toBe(writesAtLoss);
+    expect(await registryValue(ma, 'taskplane_tasks_created_total')).toBe(createdByA);
+    // The create in flight when the partition began may have reached the API server before it (b then finds it there).
+    expect(INDEXES - createdByA - (await registryValue(mb, 'taskplane_tasks_created_total'))).toBeOneOf([0, 1]);
+    const names = await podNames(ns, 'wide-r1');
+    expect(names).toEqual(Array.from({ length: INDEXES }, (_, i) => `wide-r1-${i}-0`).sort());
+    expect(done.status!.tasks!.map((t) => t.retryIndex)).toEqual(Array(INDEXES).fill(0));
   });
 });
 

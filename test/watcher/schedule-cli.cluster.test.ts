@@ -87,7 +87,7 @@ describe('schedules in the CLI', () => {
 
   it('a config without a schedule, or a bad command: one line, exit 2', async () => {
     expect(await taskplane(['schedule', 'pause', 'adhoc', '-n', ns.name])).toMatchObject({ code: 2, stderr: 'taskplane: JobConfig "adhoc" has no schedule; add one with Schedule.cron(...) in its construct\n' });
-    expect(await taskplane(['schedule', 'stop', 'nightly', '-n', ns.name])).toMatchObject({ code: 2, stderr: 'taskplane: usage: taskplane schedule pause|resume <config> [-n namespace]\n' });
+    expect(await taskplane(['schedule', 'stop', 'nightly', '-n', ns.name])).toMatchObject({ code: 2, stderr: 'taskplane: usage: taskplane schedule pause|resume <config> [-n NS]\n' });
     expect((await taskplane(['schedule', 'resume', 'missing', '-n', ns.name])).code).toBe(2);
   }, CLI_TIMEOUT);
 });

@@ -7,6 +7,7 @@ import { Duration } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompletionStrategy, Materialization, Parallelism, TaskTemplate } from '../../constructs/index.js';
 import { jobConfigCrd, jobRunCrd } from '../../engine/schema/crd.js';
+import { BUILT_IN_TASK_RESOURCES } from '../../engine/task-kinds.js';
 import type { Watcher } from '../../watcher/controller.js';
 import type { KubeObject } from '../../watcher/kube/client.js';
 import { kill } from '../../cli/kill.js';
@@ -21,7 +22,8 @@ let ns: TestNamespace;
 beforeAll(async () => {
   await applyCrds([jobConfigCrd(), jobRunCrd()] as never, { fieldManager: ARGOCD, force: true });
   ns = await createNamespace('tp-watch');
-  watcher = await startWatcher({ namespace: ns.name });
+  // Installed for the Tekton TaskRuns these tests use as custom resources, besides the built-in kinds.
+  watcher = await startWatcher({ namespace: ns.name, taskResources: [...BUILT_IN_TASK_RESOURCES, { group: 'tekton.dev', resource: 'taskruns' }] });
 });
 
 afterAll(async () => {
@@ -269,7 +271,8 @@ describe('bad input', () => {
   it('a task the API server rejects (422) ends the run in AdmissionError instead of retrying for ever', async () => {
     const { config, run } = synthRun(
       ns.name,
-      { name: 'rejected', task: TaskTemplate.pod({ spec: { containers: [{ name: 'Main_Container', image: 'busybox:1.36' }] } }) },
+      // A port out of range: a rule the API server checks and synth does not.
+      { name: 'rejected', task: TaskTemplate.pod({ spec: { containers: [{ name: 'main', image: 'busybox:1.36', ports: [{ containerPort: 70_000 }] }] } }) },
       (c) => c.run('r1', { materialization: Materialization.DEFERRED }),
     );
     await applyAsGitOps([config, run]);

@@ -63,6 +63,8 @@ interface RequestInit {
   readonly body?: unknown;
   readonly contentType?: string;
   readonly query?: Record<string, string | number | boolean | undefined>;
+  /** Aborting destroys the request: a write the watcher no longer may make (it lost the Lease) is never sent late. */
+  readonly signal?: AbortSignal;
 }
 
 export const PATCH = {
@@ -102,7 +104,8 @@ export class KubeClient {
     return path;
   }
 
-  private async resource(apiVersion: string, kind: string): Promise<Resource> {
+  /** The kind's plural resource name and scope (discovery, cached). */
+  async resource(apiVersion: string, kind: string): Promise<Resource> {
     let resources = this.discovery.get(apiVersion);
     if (!resources) {
       const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -132,9 +135,9 @@ export class KubeClient {
     return { ...list, items: list.items.map((item) => ({ ...item, apiVersion, kind })) };
   }
 
-  async create<T extends KubeObject>(object: KubeObject): Promise<T> {
+  async create<T extends KubeObject>(object: KubeObject, signal?: AbortSignal): Promise<T> {
     const path = await this.path(object.apiVersion, object.kind, object.metadata.namespace);
-    return this.request('POST', path, { body: object, query: { fieldManager: this.fieldManager } });
+    return this.request('POST', path, { body: object, query: { fieldManager: this.fieldManager }, signal });
   }
 
   /** PUT: replaces the object; its resourceVersion makes it a compare-and-swap. */
@@ -143,19 +146,20 @@ export class KubeClient {
     return this.request('PUT', path, { body: object, query: { fieldManager: this.fieldManager } });
   }
 
-  async mergePatch<T extends KubeObject>(object: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>, patch: unknown, subresource?: string): Promise<T> {
+  async mergePatch<T extends KubeObject>(object: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>, patch: unknown, subresource?: string, signal?: AbortSignal): Promise<T> {
     const path = await this.path(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name, subresource);
-    return this.request('PATCH', path, { body: patch, contentType: PATCH.merge, query: { fieldManager: this.fieldManager } });
+    return this.request('PATCH', path, { body: patch, contentType: PATCH.merge, query: { fieldManager: this.fieldManager }, signal });
   }
 
   /**
    * Server-side apply of the fields this manager owns (e.g. a status through the status subresource).
-   * Forced by default: the watcher is the only writer of what it applies.
+   * Forced by default: the watcher is the only writer of what it applies. A `metadata.resourceVersion`
+   * in `object` is a precondition: the API server answers 409 Conflict if the object has moved on.
    */
-  async apply<T extends KubeObject>(object: KubeObject, subresource?: string, { force = true, dryRun = false } = {}): Promise<T> {
+  async apply<T extends KubeObject>(object: KubeObject, subresource?: string, { force = true, dryRun = false, signal }: { force?: boolean; dryRun?: boolean; signal?: AbortSignal } = {}): Promise<T> {
     const path = await this.path(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name, subresource);
     const query = { fieldManager: this.fieldManager, force, ...(dryRun && { dryRun: 'All' }) };
-    return this.request('PATCH', path, { body: object, contentType: PATCH.apply, query });
+    return this.request('PATCH', path, { body: object, contentType: PATCH.apply, query, signal });
   }
 
   /** Whether a kind is namespaced (discovery, cached). */
@@ -163,10 +167,10 @@ export class KubeClient {
     return (await this.resource(apiVersion, kind)).namespaced;
   }
 
-  async delete(object: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>, preconditionUid?: string): Promise<void> {
+  async delete(object: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>, preconditionUid?: string, signal?: AbortSignal): Promise<void> {
     const path = await this.path(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name);
     const body = { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background', ...(preconditionUid && { preconditions: { uid: preconditionUid } }) };
-    await this.request('DELETE', path, { body });
+    await this.request('DELETE', path, { body, signal });
   }
 
   /** One HTTP request; JSON in and out; a non-2xx answer becomes an ApiError. */
@@ -190,6 +194,8 @@ export class KubeClient {
     await this.config.applyToHTTPSOptions(options);
     if (url.protocol === 'https:') options.agent = this.agent;
     const resource = resourceOf(path);
+    const { signal } = init;
+    signal?.throwIfAborted();
     return new Promise<T>((resolve, reject) => {
       const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
       const req = send(options, (res) => {
@@ -199,7 +205,7 @@ export class KubeClient {
           const status = res.statusCode ?? 0;
           this.observe(method, resource, status);
           const text = Buffer.concat(chunks).toString('utf8');
-          if (status >= 200 && status < 300) return resolve((text ? JSON.parse(text) : undefined) as T);
+          if (status >= 200 && status < 300) return resolve(parseBody(text) as T);
           let reason = 'Unknown';
           let message = text;
           try {
@@ -214,13 +220,25 @@ export class KubeClient {
         res.on('error', (error) => reject(new ApiError(0, 'NetworkError', `${method} ${path}: ${error.message}`)));
       });
       req.setTimeout(30_000, () => req.destroy(new Error('request timed out after 30 s')));
+      signal?.addEventListener('abort', () => req.destroy(), { once: true });
       req.on('error', (error) => {
+        if (signal?.aborted) return reject(signal.reason);
         this.observe(method, resource, 0);
         reject(new ApiError(0, 'NetworkError', `${method} ${path}: ${error.message}`));
       });
       if (body !== undefined) req.write(body);
       req.end();
     });
+  }
+}
+
+/** JSON answers parsed; health endpoints answer plain text (`ok`). */
+function parseBody(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

@@ -38,6 +38,7 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
   private readonly store = new Map<string, T>();
   private running = false;
   private hasSynced = false;
+  private backingOff = false;
   /** Ends the current watch, or the current backoff wait, from our side. */
   private interrupt?: () => void;
   private loop?: Promise<void>;
@@ -73,6 +74,16 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
     await this.loop;
   }
 
+  /** True while waiting to retry after an error: the cache may be stale. */
+  get failing(): boolean {
+    return this.backingOff;
+  }
+
+  /** Ends a backoff wait at once (the API server is back); a running watch is left alone. */
+  retryNow(): void {
+    if (this.backingOff) this.interrupt?.();
+  }
+
   /** Resolves once the first list has been loaded. */
   waitForSync(): Promise<void> {
     return this.hasSynced ? Promise.resolve() : new Promise((resolve) => this.once('synced', () => resolve()));
@@ -89,11 +100,13 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
         if (!this.running) return;
         if (error instanceof ApiError && error.status === 410) continue; // Gone: list again at once.
         this.emit('retry', error as Error, backoffMs);
-        // stop() must not wait out a backoff (up to 30 s after a long outage).
+        // stop() and retryNow() must not wait out a backoff (up to 30 s after a long outage).
+        this.backingOff = true;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, backoffMs);
           this.interrupt = () => (clearTimeout(timer), resolve());
         });
+        this.backingOff = false;
         backoffMs = Math.min(backoffMs * 2, 30_000);
       }
     }

@@ -1,0 +1,73 @@
+/** The watcher's runtime pieces that need no API server: flags, the work queue's recovery, read-your-writes. */
+import { describe, expect, it } from 'vitest';
+import { parseWatchFlags, type WatchFlags } from '../../cli/watch.js';
+import { UsageError } from '../../cli/kube.js';
+import { WriteExpectations } from '../../watcher/expectations.js';
+import type { KubeObject } from '../../watcher/kube/client.js';
+import { WorkQueue } from '../../watcher/queue.js';
+
+const flags = (overrides: Partial<WatchFlags> = {}): WatchFlags => ({
+  metricsAddress: '0.0.0.0:8080',
+  leaderElect: 'true',
+  leaseNamespace: 'taskplane-system',
+  leaseName: 'taskplane-watcher',
+  workers: '2',
+  logLevel: 'info',
+  ...overrides,
+});
+
+describe('taskplane watch flags', () => {
+  it('parses valid flags', () => {
+    expect(parseWatchFlags(flags({ workers: '4', leaderElect: 'false', metricsAddress: '127.0.0.1:9090' }))).toEqual({ workers: 4, leaderElect: false, host: '127.0.0.1', port: 9090 });
+    expect(parseWatchFlags(flags({ metricsAddress: ':8080' }))).toMatchObject({ host: '0.0.0.0', port: 8080 });
+  });
+
+  it.each(['two', '0', '-1', '1.5', '', ' '])('--workers %j is a usage error naming the value and what is valid', (workers) => {
+    expect(() => parseWatchFlags(flags({ workers }))).toThrow(UsageError);
+    expect(() => parseWatchFlags(flags({ workers }))).toThrow(`--workers: got "${workers}"; valid: a whole number of at least 1`);
+  });
+
+  it('every wrong flag at once', () => {
+    let error: Error | undefined;
+    try {
+      parseWatchFlags(flags({ workers: 'two', leaderElect: 'yes', metricsAddress: 'localhost', logLevel: 'loud' }));
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message.split('\n').map((line) => line.split(':')[0])).toEqual(['--workers', '--leader-elect', '--metrics-address', '--log-level']);
+  });
+});
+
+describe('WorkQueue.retryFailedNow (the API server is back)', () => {
+  it('hands out every key backing off at once, with its backoff started over; keys waiting for a requeue time are left alone', async () => {
+    const queue = new WorkQueue(100, 300_000);
+    for (let i = 0; i < 12; i++) queue.addRateLimited('JobRun/ns/failing'); // the next delay would be 100 ms * 2^12
+    queue.addAfter('JobRun/ns/later', 60_000);
+    queue.retryFailedNow();
+    expect(queue.length).toBe(1);
+    expect(await queue.next()).toBe('JobRun/ns/failing');
+    queue.done('JobRun/ns/failing');
+    expect(queue.addRateLimited('JobRun/ns/failing')).toBe(100);
+    expect(queue.length).toBe(0);
+    queue.shutdown();
+  });
+});
+
+describe('WriteExpectations (read-your-writes)', () => {
+  const run = (resourceVersion: string, phase: string): KubeObject => ({ apiVersion: 'v1', kind: 'X', metadata: { name: 'r', resourceVersion }, status: { phase } });
+
+  it('while the cache still holds the version a write replaced, the written object is the fresher one; once the cache moves on, the cache is', () => {
+    const expectations = new WriteExpectations<KubeObject>();
+    const written = run('11', 'Succeeded');
+    expectations.wrote('k', '10', written);
+    expect(expectations.fresher('k', run('10', 'Running'))).toBe(written);
+    expect(expectations.fresher('k', run('10', 'Running'))).toBe(written);
+    const caughtUp = run('11', 'Succeeded');
+    expect(expectations.fresher('k', caughtUp)).toBe(caughtUp);
+    expect(expectations.size).toBe(0);
+    // Someone else's later write: the cache is newer than ours, and the write precondition guards the rest.
+    expectations.wrote('k', '11', run('12', 'Succeeded'));
+    const later = run('13', 'Succeeded');
+    expect(expectations.fresher('k', later)).toBe(later);
+  });
+});
