@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     }
     await argo.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
     await until('the default ServiceAccount', () => argo.get('v1', 'ServiceAccount', NAMESPACE, 'default'));
-    const objects = [...files].filter(([file]) => file !== 'taskplane.k8s.yaml').flatMap(([, text]) => documents(text));
+    const objects = [...files].filter(([file]) => file.endsWith('.k8s.yaml') && file !== 'taskplane.k8s.yaml').flatMap(([, text]) => documents(text));
     for (const object of objects) await argo.apply(object);
     console.log(`    ${objects.length} objects applied`);
 
