@@ -26,7 +26,7 @@ const CONNECTION_FLAGS = `flags (all cluster commands):
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   status: {
-    summary: 'the runs of a namespace, or one run as a grid of indexes x attempts',
+    summary: 'the schedules and runs of a namespace, or one run as a grid of indexes x attempts',
     usage: `usage: taskplane status [run] [-n NS | -A] [-o table|json|yaml] [-w]
 
   -A, --all-namespaces   runs of every namespace
@@ -67,8 +67,17 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 `,
     flags: ['at'],
   },
+  schedule: {
+    summary: "pause or resume a JobConfig's schedule (an annotation the watcher reads, not a Git field)",
+    usage: `usage: taskplane schedule pause|resume <config> [-n NS]
+
+  pause                  no scheduled runs until resumed
+  resume                 scheduled runs again, from now on (runs missed while paused are not created)
+`,
+    flags: [],
+  },
   watch: {
-    summary: 'run the watcher (JobRun status, retries, timeouts, kills)',
+    summary: 'run the watcher (JobRun status, retries, timeouts, kills, schedules)',
     usage: `usage: taskplane watch [-n NS] [flags]
 
   --metrics-address HOST:PORT   /metrics, /healthz, /readyz (default 0.0.0.0:8080)
@@ -255,6 +264,13 @@ export async function main(argv: string[]): Promise<number> {
       if (rest.length !== 1) throw new UsageError(spec.usage.split('\n')[0]!);
       const { kill } = await import('./kill.js');
       process.stdout.write(`${await kill(rest[0]!, { ...connection, namespace: values.namespace, at: values.at })}\n`);
+      return 0;
+    }
+    case 'schedule': {
+      const [action, config] = rest;
+      if (rest.length !== 2 || (action !== 'pause' && action !== 'resume')) throw new UsageError(spec.usage.split('\n')[0]!);
+      const { pauseSchedule } = await import('./schedule.js');
+      process.stdout.write(`${await pauseSchedule(config!, action === 'pause', { ...connection, namespace: values.namespace })}\n`);
       return 0;
     }
     case 'synth': {

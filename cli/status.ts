@@ -1,11 +1,13 @@
-/** `taskplane status [run]`: the runs of a namespace, or one run as a grid of indexes x attempts. */
+/** `taskplane status [run]`: the schedules and runs of a namespace, or one run as a grid of indexes x attempts. */
 import { expandIndexes } from '../engine/indexes.js';
 import { indexNamePart } from '../engine/names.js';
-import { GROUP_VERSION, type JobRunObject, type TaskRef } from '../engine/schema/resources.js';
+import { GROUP_VERSION, type JobConfigObject, type JobRunObject, type TaskRef } from '../engine/schema/resources.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
 import { contextNamespace, loadKubeConfig, type ConnectionFlags } from './kube.js';
 import { duration, painter, serialize, table, type Colour, type OutputFormat, type Painter } from './output.js';
 import { getOrExplain } from './errors.js';
+import { scheduleList } from './schedule.js';
+import { scheduleTimeOf } from '../engine/schedule/metadata.js';
 
 export interface StatusFlags extends ConnectionFlags {
   readonly namespace?: string;
@@ -33,8 +35,10 @@ export async function status(runName: string | undefined, flags: StatusFlags, wr
     }
     const runs = (await client.list<Run>(GROUP_VERSION, 'JobRun', {}, namespace)).items;
     if (flags.output !== 'table') return serialize(runs, flags.output);
-    if (runs.length === 0) return `No JobRuns in ${namespace ? `namespace ${namespace}` : 'any namespace'}.\n`;
-    return runList(runs, now, painter(), !namespace);
+    const configs = (await client.list<JobConfigObject & KubeObject>(GROUP_VERSION, 'JobConfig', {}, namespace)).items;
+    const schedules = scheduleList(configs, runs, now, painter(), !namespace);
+    if (runs.length === 0) return `${schedules ? `${schedules}\n` : ''}No JobRuns in ${namespace ? `namespace ${namespace}` : 'any namespace'}.\n`;
+    return `${schedules ? `${schedules}\n` : ''}${runList(runs, now, painter(), !namespace)}`;
   };
   if (!flags.watch) return void write(await render());
   // --watch: redraw every second until interrupted (on a terminal the screen is cleared each time).
@@ -76,7 +80,7 @@ export function runDetail(run: Run, now: number, paint: Painter): string {
   const phase = status.phase ?? 'Pending';
   const maxAttempts = run.spec.template.maxAttempts ?? 1;
   const lines = [
-    `${paint(run.metadata.name, 'bold')}  (JobConfig ${run.spec.configName}, ${run.spec.materialization ?? 'Rendered'})`,
+    `${paint(run.metadata.name, 'bold')}  (JobConfig ${run.spec.configName}, ${run.spec.materialization ?? 'Rendered'}${scheduledFor(run)})`,
     `Phase:     ${paint(phase, PHASE_COLOURS[phase] ?? 'cyan')}${status.result ? ` (${status.result})` : ''}`,
     `Progress:  ${status.progress ?? '-'} indexes succeeded`,
     `Duration:  ${runDuration(run, now)}`,
@@ -95,6 +99,12 @@ export function runDetail(run: Run, now: number, paint: Painter): string {
   });
   const header = ['INDEX', ...Array.from({ length: maxAttempts }, (_, i) => `ATTEMPT ${i}`)];
   return `${lines.join('\n')}\n${table(header, rows)}`;
+}
+
+/** `, scheduled for 2026-11-23T01:50:00Z` for a run the schedule created. */
+function scheduledFor(run: Run): string {
+  const due = scheduleTimeOf(run);
+  return run.spec.type === 'Scheduled' && due !== undefined ? `, scheduled for ${new Date(due).toISOString().replace('.000Z', 'Z')}` : '';
 }
 
 function cell(ref: TaskRef | undefined, now: number, paint: Painter): string {

@@ -12,6 +12,7 @@ import { Concurrency } from './concurrency.js';
 import { JobRun, type JobRunProps } from './job-run.js';
 import type { OptionDefinitions } from './option.js';
 import type { Parallelism } from './parallelism.js';
+import type { Schedule } from './schedule.js';
 import type { TaskTemplate } from './task-template.js';
 
 export interface JobConfigProps<O extends OptionDefinitions> {
@@ -62,6 +63,12 @@ export interface JobConfigProps<O extends OptionDefinitions> {
    * @default - no options
    */
   readonly options?: O;
+  /**
+   * When the watcher creates runs by itself (`Schedule.cron('H 2 * * *', { timezone: 'Europe/Berlin' })`),
+   * with the option defaults, under `concurrency`. Options without a default cannot be scheduled.
+   * @default - no schedule: runs are created in Git or with `taskplane run`
+   */
+  readonly schedule?: Schedule;
   /**
    * Labels on the JobConfig and its JobRuns.
    * @default - only taskplane's
@@ -129,13 +136,15 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
         ...(props.taskTimeout && { taskTimeoutSeconds: props.taskTimeout.toSeconds() }),
       }, Chart.of(this).labels),
       concurrency: (props.concurrency ?? Concurrency.allow())._toSpec(),
+      ...(props.schedule && { schedule: props.schedule._toSpec() }),
       ...(options.length > 0 && { options }),
       ...(props.allowCustomTemplates && { allowCustomTemplates: true }),
     };
+    const annotations = props.schedule?._annotations(this.namespace, this.name);
     const object = {
       apiVersion: GROUP_VERSION,
       kind: 'JobConfig',
-      metadata: { name: this.name, namespace: this.namespace, labels: this._labels },
+      metadata: { name: this.name, namespace: this.namespace, labels: this._labels, ...(annotations && { annotations }) },
       spec: this._spec,
     };
     // cdk8s adds the chart's labels to the object, and render adds them to every task.

@@ -24,11 +24,14 @@ export function watcherRules(executors: readonly WatcherExecutor[]): WatcherPoli
     { apiGroups: ['taskplane.dev'], resources: ['jobruns', 'jobconfigs'], verbs: ['get', 'list', 'watch'] },
     // Run and config status, written by server-side apply (a PATCH) through the status subresource; never the spec.
     { apiGroups: ['taskplane.dev'], resources: ['jobruns/status', 'jobconfigs/status'], verbs: ['patch'] },
+    // Scheduled runs: created when due (owned by their JobConfig, without blockOwnerDeletion, so no
+    // jobconfigs/finalizers), deleted past the history limits (only runs it created; watcher/scheduler.ts).
+    { apiGroups: ['taskplane.dev'], resources: ['jobruns'], verbs: ['create', 'delete'] },
     // Created tasks carry an ownerReference to the run with blockOwnerDeletion, which the
     // OwnerReferencesPermissionEnforcement admission plugin (where enabled) allows only with this.
     // Custom resources have no finalizers subresource: this grants no other request.
     { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
-    // Events on JobRuns (core v1, one new Event per transition; never patched or read back).
+    // Events on JobRuns and JobConfigs (core v1, one new Event per transition; never patched or read back).
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ...distinctExecutors(executors).map((e) => e.toRule()),
   ];

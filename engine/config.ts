@@ -6,8 +6,9 @@ import { DNS_LABEL_PATTERN } from './names.js';
 import { validateOptionSpecs } from './options/index.js';
 import type { JobConfigSpec } from './schema/resources.js';
 import { validateJobConfigSpec } from './schema/validate.js';
+import { validateSchedule } from './schedule/validate.js';
 
-/** Every problem with a JobConfig's name and spec: schema, options, parallelism, executor, concurrency. */
+/** Every problem with a JobConfig's name and spec: schema, options, parallelism, executor, concurrency, schedule. */
 export function validateJobConfig(name: string, spec: JobConfigSpec): FieldError[] {
   const errors = validateJobConfigSpec(spec);
   if (name.length > 63 || !DNS_LABEL_PATTERN.test(name)) {
@@ -21,5 +22,6 @@ export function validateJobConfig(name: string, spec: JobConfigSpec): FieldError
   if (policy === 'Allow' && maxConcurrency !== undefined) {
     errors.push({ field: 'spec.concurrency.maxConcurrency', message: 'cannot be set with policy Allow', value: maxConcurrency, valid: 'policy Forbid or Enqueue' });
   }
+  errors.push(...validateSchedule(name, spec));
   return errors;
 }

@@ -24,6 +24,7 @@ import { LeaderElector, type LeaderElectionOptions } from './leader.js';
 import { replacingPatch, StatusOwnership } from './status-owner.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
+import { Scheduler, type SchedulerPolicy } from './scheduler.js';
 import { TaskCaches } from './task-caches.js';
 import { observeTasks, ownedBy, runExecutor } from './tasks.js';
 import { RunAdmission } from './admission.js';
@@ -50,6 +51,8 @@ export interface WatcherOptions {
    * @default BUILT_IN_TASK_RESOURCES - Pods, Jobs and Argo Workflows; custom resources must be listed
    */
   readonly taskResources?: readonly TaskResource[];
+  /** Catch-up and queue limits for schedules. @default - Furiko's: 5 missed, 300 s downtime, 20 enqueued */
+  readonly schedulerPolicy?: SchedulerPolicy;
 }
 
 /** A reconcile that lost a race with another writer of the run re-reads it and plans again, this often. */
@@ -84,6 +87,7 @@ export class Watcher {
   /** Aborted when leadership is lost: in-flight reconciles stop before their next write, and their requests are destroyed. */
   private term = new AbortController();
   private readonly admission: RunAdmission;
+  readonly scheduler: Scheduler;
 
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
@@ -137,6 +141,17 @@ export class Watcher {
     this.configs.on('update', (config, old) => {
       if (config.metadata.generation !== old.metadata.generation) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
     });
+    this.scheduler = new Scheduler({
+      client: this.client,
+      runs: this.runs,
+      configs: this.configs,
+      clock: this.clock,
+      logger: options.logger,
+      ...(options.schedulerPolicy && { policy: options.schedulerPolicy }),
+      isLeader: () => this.isLeader,
+      recordEvent: (object, type, reason, message) => this.recordEvent(object, type, reason, message),
+      refreshStatus: (config) => this.queue.add(configKey(config.metadata.namespace, config.metadata.name)),
+    });
     if (options.leaderElection) {
       this.elector = new LeaderElector(this.client, options.leaderElection);
       this.elector.on('started', () => {
@@ -148,6 +163,7 @@ export class Watcher {
         // Everything may have changed while another replica led.
         for (const run of this.runs.list()) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
         for (const config of this.configs.list()) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
+        this.scheduler.wake();
       });
       this.elector.on('stopped', () => {
         options.logger.warn('lost leadership; in-flight reconciles are aborted, reconciles pause');
@@ -192,6 +208,7 @@ export class Watcher {
     this.elector?.start();
     await Promise.all([this.runs.waitForSync(), this.configs.waitForSync()]);
     this.workers = Array.from({ length: workers }, (_, id) => this.work(id));
+    this.scheduler.start();
     this.options.logger.info({ runs: this.runs.list().length }, 'watcher started');
   }
 
@@ -199,7 +216,7 @@ export class Watcher {
     this.stopped = true;
     this.queue.shutdown();
     this.health.stop();
-    await Promise.all(this.workers);
+    await Promise.all([...this.workers, this.scheduler.stop()]);
     await this.elector?.stop();
     await Promise.all([this.runs.stop(), this.configs.stop(), this.tasks.stop()]);
   }
@@ -448,7 +465,7 @@ export class Watcher {
     else await this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`, signal);
   }
 
-  private async recordEvent(run: RunObject, type: string, reason: string, message: string, signal?: AbortSignal): Promise<void> {
+  private async recordEvent(run: RunObject | ConfigObject, type: string, reason: string, message: string, signal?: AbortSignal): Promise<void> {
     const now = this.clock.now().toISOString();
     signal?.throwIfAborted();
     try {
@@ -457,7 +474,7 @@ export class Watcher {
         kind: 'Event',
         // Named like client-go's recorder: the object's name and a unique hex suffix (fixed width, so names sort by time).
         metadata: { name: `${run.metadata.name}.${process.hrtime.bigint().toString(16).padStart(16, '0')}`, namespace: run.metadata.namespace },
-        involvedObject: { apiVersion: GROUP_VERSION, kind: 'JobRun', name: run.metadata.name, namespace: run.metadata.namespace, uid: run.metadata.uid },
+        involvedObject: { apiVersion: GROUP_VERSION, kind: run.kind, name: run.metadata.name, namespace: run.metadata.namespace, uid: run.metadata.uid },
         type,
         reason,
         message,

@@ -3,6 +3,8 @@
  * workers at once (a key added while it is processed is processed again afterwards), can be added
  * after a delay, and failing keys back off exponentially until `forget`.
  */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
@@ -36,6 +38,8 @@ export class WorkQueue {
   /** Adds `key` after `delayMs`; an earlier pending delay for the same key wins. */
   addAfter(key: string, delayMs: number): void {
     if (delayMs <= 0) return this.add(key);
+    // Node runs a timer over 2^31 - 1 ms after 1 ms instead (a hot loop); a far key is looked at again early.
+    delayMs = Math.min(delayMs, MAX_TIMER_MS);
     const at = Date.now() + delayMs;
     const pending = this.timers.get(key);
     if (pending && pending.at <= at) return;

@@ -101,6 +101,11 @@ export function jobConfigCrd(): CustomResourceDefinition {
     { name: 'Active', type: 'integer', jsonPath: '.status.active' },
     { name: 'Queued', type: 'integer', jsonPath: '.status.queued' },
     { name: 'Last Executed', type: 'date', jsonPath: '.status.lastExecuted' },
+    { name: 'Last Scheduled', type: 'date', jsonPath: '.status.lastScheduled' },
+    // A future time: kubectl would print a date column as an age ("<invalid>"), so it is shown as text.
+    { name: 'Next Scheduled', type: 'string', jsonPath: '.status.nextScheduled' },
+    { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule.cron.expression', priority: 1 },
+    { name: 'Timezone', type: 'string', jsonPath: '.spec.schedule.cron.timezone', priority: 1 },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ]);
 }

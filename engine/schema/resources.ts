@@ -35,11 +35,26 @@ export const ConcurrencySpecSchema = StrictObject({
 
 export const ScheduleSpecSchema = StrictObject({
   cron: StrictObject({
-    expression: Type.Optional(Type.String()),
-    expressions: Type.Optional(Type.Array(Type.String())),
-    timezone: Type.Optional(Type.String()),
+    expression: Type.Optional(Type.String({ description: 'A cron expression (Furiko syntax, with H). Exactly one of expression and expressions.' })),
+    expressions: Type.Optional(Type.Array(Type.String(), { description: 'Several cron expressions; coinciding times are one run.' })),
+    timezone: Type.Optional(Type.String({ description: 'IANA name or UTC+HH:MM the expressions are read in. Defaults to UTC.' })),
   }),
-  disabled: Type.Optional(Type.Boolean()),
+  disabled: Type.Optional(Type.Boolean({ description: 'No scheduled runs while true (Git\'s switch; taskplane schedule pause is the watcher\'s).' })),
+  constraints: Type.Optional(
+    StrictObject({
+      notBefore: Type.Optional(Timestamp('No scheduled run before this time (a run at exactly this time is allowed).')),
+      notAfter: Type.Optional(Timestamp('No scheduled run after this time.')),
+    }),
+  ),
+  history: Type.Optional(
+    StrictObject(
+      {
+        succeeded: Type.Optional(Type.Integer({ minimum: 0, description: 'Succeeded scheduled runs kept. Defaults to 3.' })),
+        failed: Type.Optional(Type.Integer({ minimum: 0, description: 'Scheduled runs that ended otherwise (Failed, Killed...) kept. Defaults to 1.' })),
+      },
+      { description: 'The watcher deletes older finished scheduled runs (only those it created).' },
+    ),
+  ),
 });
 
 export const JobConfigSpecSchema = StrictObject({
@@ -78,6 +93,8 @@ export const JobConfigStatusSchema = StrictObject({
   queuedRuns: Type.Optional(Type.Array(RunReferenceSchema)),
   lastExecuted: Type.Optional(Timestamp('Latest start of any run.')),
   lastScheduled: Type.Optional(Timestamp('Latest schedule time.')),
+  nextScheduled: Type.Optional(Timestamp('When the schedule next creates a run (absent when disabled, paused or ended).')),
+  schedulePaused: Type.Optional(Type.Boolean({ description: 'Paused by taskplane schedule pause (the taskplane.dev/schedule-paused annotation).' })),
   observedGeneration: Type.Optional(Type.Integer()),
   conditions: Type.Optional(Type.Array(ConditionSchema)),
 });
@@ -165,6 +182,7 @@ export const JobRunStatusSchema = StrictObject({
 });
 
 export type ConcurrencySpec = Static<typeof ConcurrencySpecSchema>;
+export type ScheduleSpec = Static<typeof ScheduleSpecSchema>;
 export type JobConfigSpec = Static<typeof JobConfigSpecSchema>;
 export type JobConfigStatus = Static<typeof JobConfigStatusSchema>;
 export type JobRunSpec = Static<typeof JobRunSpecSchema>;

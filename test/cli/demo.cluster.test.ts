@@ -11,6 +11,10 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(/release-build-v2-4-0\s+release-build\s+Retrying\s+5\/6/);
     expect(stdout).toMatch(/report-export-2026-10\s+report-export\s+Succeeded\s+1\/3/);
     expect(stdout).toMatch(/arm64-windows\s+Failed \d+s \(Failed\)\s+Starting/);
+    // The nightly backup's schedule (dates by shape: the demo runs on today's date), and the run the
+    // watcher creates when its clock is moved to the next due time.
+    expect(stdout).toMatch(/database-backup\s+H 2 \* \* \*\s+Europe\/Berlin\s+Active\s+-\s+\d{4}-\d\d-\d\dT02:\d\d:00\+0[12]:00 \(in /);
+    expect(stdout).toMatch(/database-backup-\d{10}\s+\(JobConfig database-backup, Deferred, scheduled for \d{4}-\d\d-\d\dT0[01]:\d\d:00Z\)\nPhase:\s+Queued/);
     expect(stdout).toContain('==> Stopping the watcher and the control plane');
   }, 180_000);
 });

@@ -123,11 +123,12 @@ describe('WatcherInstall', () => {
   });
 
   describe('RBAC', () => {
-    it('by default: JobRuns and JobConfigs read-only, JobRun status patch apart, events create, Pods and Jobs without delete', () => {
+    it('by default: JobConfigs read-only, JobRuns created and deleted (schedules) but never updated, status patch apart, events create, Pods and Jobs without delete', () => {
       const role = watcherRole(synth());
       expect(role.rules).toEqual([
         { apiGroups: ['taskplane.dev'], resources: ['jobruns', 'jobconfigs'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: ['taskplane.dev'], resources: ['jobruns/status', 'jobconfigs/status'], verbs: ['patch'] },
+        { apiGroups: ['taskplane.dev'], resources: ['jobruns'], verbs: ['create', 'delete'] },
         { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
@@ -146,7 +147,7 @@ describe('WatcherInstall', () => {
           WatcherExecutor.workflows(),
         ],
       });
-      expect(watcherRole(objects).rules.slice(4)).toEqual([
+      expect(watcherRole(objects).rules.slice(5)).toEqual([
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['tekton.dev'], resources: ['taskruns'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['example.com'], resources: ['exports'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },

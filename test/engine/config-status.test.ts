@@ -63,3 +63,27 @@ describe('jobConfigStatus', () => {
     expect(later.conditions![0]!.lastTransitionTime).toBe(now.toISOString());
   });
 });
+
+describe('jobConfigStatus of a schedule', () => {
+  const scheduled = (name: string, unixSeconds: number): JobRunObject => {
+    const r = run(name, 'Succeeded', '2026-11-21T02:00:00Z');
+    return { ...r, metadata: { ...r.metadata, annotations: { 'taskplane.dev/schedule-time': String(unixSeconds) } } };
+  };
+
+  it("lastScheduled is the newest run's schedule time (Furiko's), kept from the status once the runs are gone; nextScheduled in the zone", () => {
+    const spec = { cron: { expression: '0 3 * * *', timezone: 'Europe/Berlin' } };
+    const status = jobConfigStatus(config(spec), [scheduled('nightly-1', Date.parse('2026-11-19T02:00:00Z') / 1000), scheduled('nightly-2', Date.parse('2026-11-20T02:00:00Z') / 1000)], now);
+    expect(status).toMatchObject({ state: 'ReadyEnabled', lastScheduled: '2026-11-20T02:00:00Z', nextScheduled: '2026-11-22T02:00:00Z' });
+    const later = jobConfigStatus({ ...config(spec), status }, [], now);
+    expect(later.lastScheduled).toBe('2026-11-20T02:00:00Z');
+  });
+
+  it('no next time while disabled or paused (ReadyDisabled), and none after notAfter', () => {
+    expect(jobConfigStatus(config({ cron: { expression: '0 3 * * *' }, disabled: true }), [], now)).toMatchObject({ state: 'ReadyDisabled' });
+    expect(jobConfigStatus(config({ cron: { expression: '0 3 * * *' }, disabled: true }), [], now).nextScheduled).toBeUndefined();
+    const paused = { ...config({ cron: { expression: '0 3 * * *' } }), metadata: { name: 'nightly', namespace: 'batch', annotations: { 'taskplane.dev/schedule-paused': 'x' } } };
+    expect(jobConfigStatus(paused, [], now)).toMatchObject({ state: 'ReadyDisabled', schedulePaused: true });
+    expect(jobConfigStatus(paused, [], now).nextScheduled).toBeUndefined();
+    expect(jobConfigStatus(config({ cron: { expression: '0 3 * * *' }, constraints: { notAfter: '2026-11-21T09:00:00Z' } }), [], now).nextScheduled).toBeUndefined();
+  });
+});

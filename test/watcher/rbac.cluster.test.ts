@@ -90,6 +90,8 @@ function needed(runNs: string, home: string, lease: string): [Access, string][] 
     [{ verb: 'patch', group: 'taskplane.dev', resource: 'jobconfigs', subresource: 'status', namespace: runNs, name: 'any-config' }, 'reconcileConfig: JobConfig status by server-side apply'],
     [{ verb: 'update', group: 'taskplane.dev', resource: 'jobruns', subresource: 'finalizers', namespace: runNs, name: 'any-run' }, 'createTask: blockOwnerDeletion on the ownerReference'],
     [{ verb: 'create', resource: 'events', namespace: runNs }, 'recordEvent'],
+    [{ verb: 'create', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs }, 'scheduler: a scheduled run when it falls due'],
+    [{ verb: 'delete', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs, name: 'any-run' }, 'scheduler: history limits (only runs it created)'],
     ...taskKinds.flatMap(([group, resource]): [Access, string][] => [
       [{ verb: 'list', group, resource }, `task informer of ${resource} (label taskplane.dev/run)`],
       [{ verb: 'watch', group, resource }, `task informer of ${resource}`],
@@ -118,8 +120,6 @@ function forbidden(runNs: string, home: string, lease: string): [Access, string]
     [{ verb: 'create', resource: 'pods', subresource: 'exec', namespace: runNs, name: 'any-task' }, 'exec into Pods'],
     [{ verb: 'update', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs, name: 'any-run' }, 'change a JobRun spec (Git owns it)'],
     [{ verb: 'patch', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs, name: 'any-run' }, 'patch a JobRun spec (killTimestamp is for people)'],
-    [{ verb: 'create', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs }, 'create JobRuns'],
-    [{ verb: 'delete', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs, name: 'any-run' }, 'delete JobRuns'],
     [{ verb: 'update', group: 'taskplane.dev', resource: 'jobruns', subresource: 'status', namespace: runNs, name: 'any-run' }, 'replace JobRun status (it patches)'],
     [{ verb: 'patch', group: 'taskplane.dev', resource: 'jobconfigs', namespace: runNs, name: 'any-config' }, 'change a JobConfig'],
     [{ verb: 'patch', resource: 'events', namespace: runNs, name: 'any-event' }, 'patch Events (it only creates)'],
