@@ -288,18 +288,23 @@ describe('watch cuts and 410 Gone (Reflector against the API server)', () => {
   });
 });
 
+/** Replica a (the leader, through a proxy the test can cut) and replica b, with short Lease timings. */
+async function twoReplicas(prefix: string) {
+  const ns = await namespace(prefix);
+  const p = await proxy();
+  const election = (identity: string) => ({ namespace: ns, name: 'taskplane-watcher', identity, leaseDurationSeconds: 3, retryPeriodMs: 500, renewDeadlineMs: 2000 });
+  const [ma, mb] = [createMetrics(), createMetrics()];
+  const a = await inProcessWatcher({ kubeConfig: p.kubeConfig(kc), namespace: ns, metrics: ma, leaderElection: election('a') });
+  // Runs before a.stop(), so a failure while a is cut off cannot leave stop() waiting on dead requests.
+  cleanups.push(async () => p.heal());
+  await waitUntil('a leads', async () => a.isLeader, 10_000);
+  const b = await inProcessWatcher({ namespace: ns, metrics: mb, leaderElection: election('b') });
+  return { ns, p, a, b, ma, mb };
+}
+
 describe('two replicas with leader election', () => {
   it('only the leader acts; a partitioned leader steps down, the other takes over and finishes the run; a stopped leader hands over at once', async () => {
-    const ns = await namespace('tp-lease');
-    const p = await proxy();
-    const election = (identity: string) => ({ namespace: ns, name: 'taskplane-watcher', identity, leaseDurationSeconds: 3, retryPeriodMs: 500, renewDeadlineMs: 2000 });
-    const [ma, mb] = [createMetrics(), createMetrics()];
-    // Replica a talks through the proxy, so the test can cut it off.
-    const a = await inProcessWatcher({ kubeConfig: p.kubeConfig(kc), namespace: ns, metrics: ma, leaderElection: election('a') });
-    // Runs before a.stop(), so a failure while a is cut off cannot leave stop() waiting on dead requests.
-    cleanups.push(async () => p.heal());
-    await waitUntil('a leads', async () => a.isLeader, 10_000);
-    const b = await inProcessWatcher({ namespace: ns, metrics: mb, leaderElection: election('b') });
+    const { ns, p, a, b, ma, mb } = await twoReplicas('tp-lease');
 
     const { config, run, tasks } = synthRun(ns, { name: 'duo', maxAttempts: 3, task: TaskTemplate.pod({ spec: podTask() }) }, (j) => j.run('r1', {}));
     await applyAsGitOps([config, run, ...tasks]);
@@ -348,14 +353,7 @@ describe('a leader partitioned in the middle of a reconcile', () => {
   const INDEXES = 100;
 
   it(`stops its in-flight work when its Lease is lost: after the partition not one more write lands, even when the delayed packets arrive; the new leader creates the rest, each of ${INDEXES} first attempts exactly once`, async () => {
-    const ns = await namespace('tp-inflight');
-    const p = await proxy();
-    const election = (identity: string) => ({ namespace: ns, name: 'taskplane-watcher', identity, leaseDurationSeconds: 3, retryPeriodMs: 500, renewDeadlineMs: 2000 });
-    const [ma, mb] = [createMetrics(), createMetrics()];
-    const a = await inProcessWatcher({ kubeConfig: p.kubeConfig(kc), namespace: ns, metrics: ma, leaderElection: election('a') });
-    cleanups.push(async () => p.heal());
-    await waitUntil('a leads', async () => a.isLeader, 10_000);
-    const b = await inProcessWatcher({ namespace: ns, metrics: mb, leaderElection: election('b') });
+    const { ns, p, a, b, ma, mb } = await twoReplicas('tp-inflight');
 
     // A Deferred run: a records 100 create requests, then creates the Pods one by one.
     const { config, run } = synthRun(ns, { name: 'wide', parallelism: Parallelism.withCount(INDEXES), task: TaskTemplate.pod({ spec: podTask() }) }, (j) =>

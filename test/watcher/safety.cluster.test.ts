@@ -124,6 +124,7 @@ describe('strays: a new object under a finished or tombstoned task\'s name', () 
 
       // After the finish: the strays fail, are deleted and re-applied once more; the record stands.
       await Promise.all(tasks.map((task) => finishPod(ns.name, task.metadata.name, 'Failed')));
+      await waitForRun(client, ns.name, name, 'the strays seen failed', (r) => r.status?.strayTasks?.filter((s) => s.state === 'Terminated').length === INDEXES);
       for (const task of tasks) await deletePod(task.metadata.name);
       await applyAsGitOps(tasks);
       const after = await waitForRun(client, ns.name, name, 'the second strays stopped', (r) => r.status?.strayTasks?.filter((s) => s.killRequest).length === 2 * INDEXES);
