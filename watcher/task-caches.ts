@@ -51,10 +51,15 @@ export class TaskCaches {
     if (!entry.reflector.synced) {
       const timeoutMs = this.options.syncTimeoutMs ?? 5000;
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-      const aborted = new Promise<'timeout'>((resolve) => signal?.addEventListener('abort', () => resolve('timeout'), { once: true }));
-      const outcome = await Promise.race([entry.reflector.waitForSync().then(() => 'synced' as const), timedOut, aborted]);
+      let stopWaiting = () => {};
+      const given = new Promise<'timeout'>((resolve) => {
+        stopWaiting = () => resolve('timeout');
+        timer = setTimeout(stopWaiting, timeoutMs);
+        signal?.addEventListener('abort', stopWaiting, { once: true });
+      });
+      const outcome = await Promise.race([entry.reflector.waitForSync().then(() => 'synced' as const), given]);
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stopWaiting);
       signal?.throwIfAborted();
       if (outcome === 'timeout') throw this.unavailable(kind, entry, timeoutMs);
     }
