@@ -394,6 +394,13 @@ describe('a leader partitioned in the middle of a reconcile', () => {
 });
 
 describe('taskplane watch endpoints', () => {
+  it('--workers two (and other bad flags) exit 2 before anything starts, naming each bad value and what is valid', async () => {
+    const child = await watcherProcess({ kubeconfig: cp.kubeconfigPath, namespace: 'unused', args: ['--workers', 'two', '--log-level', 'loud'] });
+    expect(await exitWithin(child, 30_000)).toEqual({ code: 2, signal: null });
+    expect(child.output()).toContain('--workers: got "two"; valid: a whole number of at least 1');
+    expect(child.output()).toContain('--log-level: got "loud"');
+  });
+
   it('/healthz answers at once, /readyz only once the caches are synced, /metrics carries the watcher series', async () => {
     const ns = await namespace('tp-probe');
     const p = await proxy();
