@@ -100,7 +100,8 @@ function exitWithin(child: WatcherProcess, ms: number) {
 }
 
 describe('a watcher killed with SIGKILL', () => {
-  it('between creating a retry and everything after it: the restarted watcher neither repeats nor loses an attempt', async () => {
+  // Two watcher processes start one after the other (tsx compiles the CLI each time): generous on a loaded machine.
+  it('between creating a retry and everything after it: the restarted watcher neither repeats nor loses an attempt', { timeout: 180_000 }, async () => {
     const ns = await namespace('tp-crash');
     const { config, run, tasks } = synthRun(ns, { name: 'crashy', maxAttempts: 3, task: TaskTemplate.pod({ spec: podTask() }) }, (j) => j.run('r1', {}));
     await applyAsGitOps([config, run, ...tasks]);
@@ -122,7 +123,11 @@ describe('a watcher killed with SIGKILL', () => {
     expect((await events(client, ns, 'crashy-r1')).map((e) => e.reason)).not.toContain('TaskCreated');
 
     const second = await watcherProcess({ kubeconfig: cp.kubeconfigPath, namespace: ns });
-    const recorded = await waitForRun(client, ns, 'crashy-r1', 'attempt 1 observed', (r) => r.status?.tasks?.length === 2 && r.status.tasks[1]!.status.reason !== 'CreateRequested');
+    const recorded = await waitForRun(client, ns, 'crashy-r1', 'attempt 1 observed', (r) => r.status?.tasks?.length === 2 && r.status.tasks[1]!.status.reason !== 'CreateRequested', 90_000).catch(
+      (error: Error) => Promise.reject(new Error(`${error.message}
+restarted watcher's log:
+${second.output().slice(-4000)}`)),
+    );
     expect(recorded.status!.tasks!.map((t) => [t.name, t.retryIndex, t.status.result])).toEqual([
       ['crashy-r1-0-0', 0, 'Failed'],
       ['crashy-r1-0-1', 1, undefined],
