@@ -361,10 +361,10 @@ export class Watcher {
       }
     }
     for (const kill of plan.kill) {
-      const live = objects.find((o) => o.metadata.name === kill.name && o.metadata.namespace === run.metadata.namespace);
+      const target = objects.find((o) => o.metadata.name === kill.name && o.metadata.namespace === run.metadata.namespace);
       // A stray is never the watcher's own object: it is stopped in place, never deleted.
-      const createdByWatcher = live !== undefined && kill.reason !== 'StrayTask' && ownedBy(live, run);
-      if (live && selected) await this.killTask(run, live, selected.executor.kill({ object: live as never, createdByWatcher }, selected.template, now), kill.reason, signal);
+      const createdByWatcher = target !== undefined && kill.reason !== 'StrayTask' && ownedBy(target, run);
+      if (target && selected) await this.killTask(run, target, selected.executor.kill({ object: target as never, createdByWatcher }, selected.template, now), kill.reason, signal);
     }
     for (const event of plan.events) await this.recordEvent(run, event.type, event.reason, event.message, signal);
     this.noteTransitions(run, plan);

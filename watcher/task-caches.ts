@@ -43,7 +43,7 @@ export class TaskCaches {
     private readonly options: TaskCacheOptions,
   ) {}
 
-  /** The cached objects of a kind, once synced; throws TaskCacheUnavailable when it is not within the timeout. */
+  /** The cached objects of a kind, once synced; throws TaskCacheUnavailable when its list fails or does not finish within the timeout. */
   async objects(kind: TaskKind, signal?: AbortSignal): Promise<KubeObject[]> {
     const entry = this.entry(kind);
     // A kind that already failed fails at once: its runs must not hold a worker for the timeout each time.
@@ -51,10 +51,18 @@ export class TaskCaches {
     if (!entry.reflector.synced) {
       const timeoutMs = this.options.syncTimeoutMs ?? 5000;
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-      const aborted = new Promise<'timeout'>((resolve) => signal?.addEventListener('abort', () => resolve('timeout'), { once: true }));
-      const outcome = await Promise.race([entry.reflector.waitForSync().then(() => 'synced' as const), timedOut, aborted]);
+      let stopWaiting = () => {};
+      const given = new Promise<'timeout'>((resolve) => {
+        stopWaiting = () => resolve('timeout');
+        timer = setTimeout(stopWaiting, timeoutMs);
+        signal?.addEventListener('abort', stopWaiting, { once: true });
+        // The first failed list ends the wait too: its error is the answer.
+        entry.reflector.once('retry', stopWaiting);
+      });
+      const outcome = await Promise.race([entry.reflector.waitForSync().then(() => 'synced' as const), given]);
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stopWaiting);
+      entry.reflector.off('retry', stopWaiting);
       signal?.throwIfAborted();
       if (outcome === 'timeout') throw this.unavailable(kind, entry, timeoutMs);
     }

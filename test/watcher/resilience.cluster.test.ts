@@ -100,7 +100,8 @@ function exitWithin(child: WatcherProcess, ms: number) {
 }
 
 describe('a watcher killed with SIGKILL', () => {
-  it('between creating a retry and everything after it: the restarted watcher neither repeats nor loses an attempt', async () => {
+  // Two watcher processes start one after the other (tsx compiles the CLI each time): generous on a loaded machine.
+  it('between creating a retry and everything after it: the restarted watcher neither repeats nor loses an attempt', { timeout: 180_000 }, async () => {
     const ns = await namespace('tp-crash');
     const { config, run, tasks } = synthRun(ns, { name: 'crashy', maxAttempts: 3, task: TaskTemplate.pod({ spec: podTask() }) }, (j) => j.run('r1', {}));
     await applyAsGitOps([config, run, ...tasks]);
@@ -122,7 +123,11 @@ describe('a watcher killed with SIGKILL', () => {
     expect((await events(client, ns, 'crashy-r1')).map((e) => e.reason)).not.toContain('TaskCreated');
 
     const second = await watcherProcess({ kubeconfig: cp.kubeconfigPath, namespace: ns });
-    const recorded = await waitForRun(client, ns, 'crashy-r1', 'attempt 1 observed', (r) => r.status?.tasks?.length === 2 && r.status.tasks[1]!.status.reason !== 'CreateRequested');
+    const recorded = await waitForRun(client, ns, 'crashy-r1', 'attempt 1 observed', (r) => r.status?.tasks?.length === 2 && r.status.tasks[1]!.status.reason !== 'CreateRequested', 90_000).catch(
+      (error: Error) => Promise.reject(new Error(`${error.message}
+restarted watcher's log:
+${second.output().slice(-4000)}`)),
+    );
     expect(recorded.status!.tasks!.map((t) => [t.name, t.retryIndex, t.status.result])).toEqual([
       ['crashy-r1-0-0', 0, 'Failed'],
       ['crashy-r1-0-1', 1, undefined],
@@ -171,7 +176,7 @@ describe('the API server restarts mid-run', () => {
     ]);
     // The pod cache was listed again from the new server (410 or a broken watch, both end in a list).
     expect(await registryValue(metrics, 'taskplane_api_requests_total', { verb: 'GET', resource: 'pods', code: '200' })).toBeGreaterThan(listsBefore);
-    expect(watcher.ready()).toBe(true);
+    await waitUntil('ready', async () => watcher.ready(), 10_000).catch(() => expect(watcher.readiness()).toEqual([]));
   });
 });
 
@@ -288,18 +293,23 @@ describe('watch cuts and 410 Gone (Reflector against the API server)', () => {
   });
 });
 
+/** Replica a (the leader, through a proxy the test can cut) and replica b, with short Lease timings. */
+async function twoReplicas(prefix: string) {
+  const ns = await namespace(prefix);
+  const p = await proxy();
+  const election = (identity: string) => ({ namespace: ns, name: 'taskplane-watcher', identity, leaseDurationSeconds: 3, retryPeriodMs: 500, renewDeadlineMs: 2000 });
+  const [ma, mb] = [createMetrics(), createMetrics()];
+  const a = await inProcessWatcher({ kubeConfig: p.kubeConfig(kc), namespace: ns, metrics: ma, leaderElection: election('a') });
+  // Runs before a.stop(), so a failure while a is cut off cannot leave stop() waiting on dead requests.
+  cleanups.push(async () => p.heal());
+  await waitUntil('a leads', async () => a.isLeader, 10_000);
+  const b = await inProcessWatcher({ namespace: ns, metrics: mb, leaderElection: election('b') });
+  return { ns, p, a, b, ma, mb };
+}
+
 describe('two replicas with leader election', () => {
   it('only the leader acts; a partitioned leader steps down, the other takes over and finishes the run; a stopped leader hands over at once', async () => {
-    const ns = await namespace('tp-lease');
-    const p = await proxy();
-    const election = (identity: string) => ({ namespace: ns, name: 'taskplane-watcher', identity, leaseDurationSeconds: 3, retryPeriodMs: 500, renewDeadlineMs: 2000 });
-    const [ma, mb] = [createMetrics(), createMetrics()];
-    // Replica a talks through the proxy, so the test can cut it off.
-    const a = await inProcessWatcher({ kubeConfig: p.kubeConfig(kc), namespace: ns, metrics: ma, leaderElection: election('a') });
-    // Runs before a.stop(), so a failure while a is cut off cannot leave stop() waiting on dead requests.
-    cleanups.push(async () => p.heal());
-    await waitUntil('a leads', async () => a.isLeader, 10_000);
-    const b = await inProcessWatcher({ namespace: ns, metrics: mb, leaderElection: election('b') });
+    const { ns, p, a, b, ma, mb } = await twoReplicas('tp-lease');
 
     const { config, run, tasks } = synthRun(ns, { name: 'duo', maxAttempts: 3, task: TaskTemplate.pod({ spec: podTask() }) }, (j) => j.run('r1', {}));
     await applyAsGitOps([config, run, ...tasks]);
@@ -348,14 +358,7 @@ describe('a leader partitioned in the middle of a reconcile', () => {
   const INDEXES = 100;
 
   it(`stops its in-flight work when its Lease is lost: after the partition not one more write lands, even when the delayed packets arrive; the new leader creates the rest, each of ${INDEXES} first attempts exactly once`, async () => {
-    const ns = await namespace('tp-inflight');
-    const p = await proxy();
-    const election = (identity: string) => ({ namespace: ns, name: 'taskplane-watcher', identity, leaseDurationSeconds: 3, retryPeriodMs: 500, renewDeadlineMs: 2000 });
-    const [ma, mb] = [createMetrics(), createMetrics()];
-    const a = await inProcessWatcher({ kubeConfig: p.kubeConfig(kc), namespace: ns, metrics: ma, leaderElection: election('a') });
-    cleanups.push(async () => p.heal());
-    await waitUntil('a leads', async () => a.isLeader, 10_000);
-    const b = await inProcessWatcher({ namespace: ns, metrics: mb, leaderElection: election('b') });
+    const { ns, p, a, b, ma, mb } = await twoReplicas('tp-inflight');
 
     // A Deferred run: a records 100 create requests, then creates the Pods one by one.
     const { config, run } = synthRun(ns, { name: 'wide', parallelism: Parallelism.withCount(INDEXES), task: TaskTemplate.pod({ spec: podTask() }) }, (j) =>
@@ -396,6 +399,13 @@ describe('a leader partitioned in the middle of a reconcile', () => {
 });
 
 describe('taskplane watch endpoints', () => {
+  it('--workers two (and other bad flags) exit 2 before anything starts, naming each bad value and what is valid', async () => {
+    const child = await watcherProcess({ kubeconfig: cp.kubeconfigPath, namespace: 'unused', args: ['--workers', 'two', '--log-level', 'loud'] });
+    expect(await exitWithin(child, 30_000)).toEqual({ code: 2, signal: null });
+    expect(child.output()).toContain('--workers: got "two"; valid: a whole number of at least 1');
+    expect(child.output()).toContain('--log-level: got "loud"');
+  });
+
   it('/healthz answers at once, /readyz only once the caches are synced, /metrics carries the watcher series', async () => {
     const ns = await namespace('tp-probe');
     const p = await proxy();

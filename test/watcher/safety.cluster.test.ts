@@ -49,6 +49,10 @@ async function podsPerAttempt(run: string): Promise<Record<string, number>> {
   return counts;
 }
 
+/** Events are recorded after the status write that decided them: wait for the one that comes last. */
+const eventSeen = (namespace: string, run: string, reason: string) =>
+  waitUntil(`${run}: ${reason} event`, async () => (await events(client, namespace, run)).some((e) => e.reason === reason), 10_000);
+
 async function eventCounts(run: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const event of await events(client, ns.name, run)) counts[event.reason] = (counts[event.reason] ?? 0) + 1;
@@ -86,6 +90,7 @@ describe('a recorded success is never re-run', () => {
         return deleted.size === INDEXES;
       }, 30_000);
       const done = await waitForRun(client, ns.name, name, 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+      await eventSeen(ns.name, name, 'Finished');
       // Give a late reconcile its chance to do wrong.
       await new Promise((r) => setTimeout(r, 300));
       const after = await getRun(client, ns.name, name);
@@ -124,6 +129,7 @@ describe('strays: a new object under a finished or tombstoned task\'s name', () 
 
       // After the finish: the strays fail, are deleted and re-applied once more; the record stands.
       await Promise.all(tasks.map((task) => finishPod(ns.name, task.metadata.name, 'Failed')));
+      await waitForRun(client, ns.name, name, 'the strays seen failed', (r) => r.status?.strayTasks?.filter((s) => s.state === 'Terminated').length === INDEXES);
       for (const task of tasks) await deletePod(task.metadata.name);
       await applyAsGitOps(tasks);
       const after = await waitForRun(client, ns.name, name, 'the second strays stopped', (r) => r.status?.strayTasks?.filter((s) => s.killRequest).length === 2 * INDEXES);
@@ -157,6 +163,7 @@ describe('runs that cannot proceed say why', () => {
       const ended = await waitForRun(client, ns.name, name, 'AdmissionError', (r) => r.status?.phase === 'AdmissionError');
       expect(ended.status).toMatchObject({ result: 'AdmissionError', reason });
       expect(ended.status!.conditions!.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason });
+      await eventSeen(ns.name, name, reason);
       expect((await events(client, ns.name, name)).filter((e) => e.type === 'Warning')).toEqual([expect.objectContaining({ reason })]);
       expect(await podsPerAttempt(name)).toEqual({});
     }
@@ -172,6 +179,7 @@ describe('runs that cannot proceed say why', () => {
       const ended = await waitForRun(client, restricted.name, run.metadata.name, 'AdmissionError', (r) => r.status?.phase === 'AdmissionError');
       expect(ended.status).toMatchObject({ reason: 'TaskForbidden' });
       expect(ended.status!.message).toContain('violates PodSecurity');
+      await eventSeen(restricted.name, run.metadata.name, 'TaskForbidden');
       const warnings = (await events(client, restricted.name, run.metadata.name)).filter((e) => e.type === 'Warning');
       expect(warnings.map((e) => e.reason)).toEqual(['TaskForbidden']);
       expect(await listTasks(client, restricted.name, 'v1', 'Pod', run.metadata.name)).toEqual([]);
@@ -201,7 +209,8 @@ describe('runs that cannot proceed say why', () => {
 
       const waiting = await waitForRun(client, other.name, missing.run.metadata.name, 'ReconcileError', (r) => r.status?.conditions?.some((c) => c.type === 'ReconcileError') === true);
       expect(waiting.status!.conditions!.find((c) => c.type === 'ReconcileError')).toMatchObject({ status: 'True', reason: 'TaskCacheUnavailable' });
-      expect((await events(client, other.name, missing.run.metadata.name)).map((e) => e.reason)).toContain('TaskCacheUnavailable');
+      await eventSeen(other.name, missing.run.metadata.name, 'TaskCacheUnavailable');
+      expect((await events(client, other.name, missing.run.metadata.name)).filter((e) => e.reason === 'TaskCacheUnavailable')).toHaveLength(1);
       const refused = await waitForRun(client, other.name, binding.run.metadata.name, 'AdmissionError', (r) => r.status?.phase === 'AdmissionError');
       expect(refused.status).toMatchObject({ reason: 'TaskKindNotAllowed' });
       expect(single.readiness()).toEqual([]);
@@ -228,6 +237,7 @@ describe('runs that cannot proceed say why', () => {
       expect(restored.status!.finishTime).toBeUndefined();
       expect(restored.status!.result).toBeUndefined();
       expect(record(restored)).toStrictEqual(record(before));
+      await eventSeen(foreignNs.name, name, 'ForeignStatusWrite');
       const reported = (await events(client, foreignNs.name, name)).filter((e) => e.reason === 'ForeignStatusWrite');
       expect(reported).toEqual([expect.objectContaining({ type: 'Warning', message: expect.stringContaining("taskplane-test, not the watcher; restored the watcher's record") })]);
       // The run goes on as if nothing happened.
@@ -241,7 +251,7 @@ describe('runs that cannot proceed say why', () => {
       await owner.stop();
       await forge(running);
       owner = await startWatcher({ namespace: foreignNs.name });
-      await waitUntil('the report', async () => (await events(client, foreignNs.name, run2.metadata.name)).some((e) => e.reason === 'ForeignStatusWrite'));
+      await eventSeen(foreignNs.name, run2.metadata.name, 'ForeignStatusWrite');
       const orphanReports = (await events(client, foreignNs.name, run2.metadata.name)).filter((e) => e.reason === 'ForeignStatusWrite');
       expect(orphanReports).toEqual([expect.objectContaining({ type: 'Warning', message: expect.stringContaining('taskplane-test, not the watcher; the watcher restarted and has no record') })]);
     } finally {

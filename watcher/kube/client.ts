@@ -196,7 +196,8 @@ export class KubeClient {
     const resource = resourceOf(path);
     const { signal } = init;
     signal?.throwIfAborted();
-    return new Promise<T>((resolve, reject) => {
+    let abort = () => {};
+    const pending = new Promise<T>((resolve, reject) => {
       const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
       const req = send(options, (res) => {
         const chunks: Buffer[] = [];
@@ -220,7 +221,8 @@ export class KubeClient {
         res.on('error', (error) => reject(new ApiError(0, 'NetworkError', `${method} ${path}: ${error.message}`)));
       });
       req.setTimeout(30_000, () => req.destroy(new Error('request timed out after 30 s')));
-      signal?.addEventListener('abort', () => req.destroy(), { once: true });
+      abort = () => req.destroy();
+      signal?.addEventListener('abort', abort, { once: true });
       req.on('error', (error) => {
         if (signal?.aborted) return reject(signal.reason);
         this.observe(method, resource, 0);
@@ -229,6 +231,8 @@ export class KubeClient {
       if (body !== undefined) req.write(body);
       req.end();
     });
+    // One signal serves a whole leadership term: each request takes its listener with it.
+    return signal ? pending.finally(() => signal.removeEventListener('abort', abort)) : pending;
   }
 }
 
