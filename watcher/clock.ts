@@ -14,12 +14,6 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** A clock that reads `start` now and then runs at real speed. */
-export function clockStartingAt(start: Date, real: Clock = systemClock): Clock {
-  const offsetMs = start.getTime() - real.now().getTime();
-  return { now: () => new Date(real.now().getTime() + offsetMs) };
-}
-
 /** Node's timers overflow past 2^31 - 1 ms; a far wake-up is re-armed by the woken code. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
