@@ -3,6 +3,7 @@
  * use, a work queue keyed by run, and an idempotent reconcile of one run at a time that carries out
  * the engine's plan. Only the leader reconciles; every replica keeps its caches warm.
  */
+import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -85,7 +86,7 @@ export class Watcher {
   private stopped = false;
   private readonly clock: Clock;
   /** Aborted when leadership is lost: in-flight reconciles stop before their next write, and their requests are destroyed. */
-  private term = new AbortController();
+  private term = newTerm();
   private readonly admission: RunAdmission;
   readonly scheduler: Scheduler;
 
@@ -169,7 +170,7 @@ export class Watcher {
         options.logger.warn('lost leadership; in-flight reconciles are aborted, reconciles pause');
         metrics.isLeader.set(0);
         this.term.abort(new Error('lost leadership'));
-        this.term = new AbortController();
+        this.term = newTerm();
       });
     } else metrics.isLeader.set(1);
   }
@@ -510,4 +511,14 @@ export class Watcher {
       }
     }
   }
+}
+
+/**
+ * One leadership term's abort signal. Every in-flight request listens to it (and takes its listener
+ * with it when done), so many at once are normal: no listener limit.
+ */
+function newTerm(): AbortController {
+  const term = new AbortController();
+  setMaxListeners(0, term.signal);
+  return term;
 }
