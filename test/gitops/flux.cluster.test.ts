@@ -36,6 +36,7 @@ let client: KubeClient;
 /**
  * The repository's content: `dist/` as `apps/main.ts` synthesizes it, plus a chart `e2e` (JobConfig
  * `flaky`: a Pod task whose first attempt exits 3 on KWOK, then succeeds; one JobRun per name in `runs`),
+ * a chart `doomed` (one run that fails),
  * and `crds/` with taskplane's CRDs and the third-party ones the example jobs use.
  */
 function fleet(runs: string[], command?: string[]): Record<string, string> {
@@ -50,6 +51,10 @@ function fleet(runs: string[], command?: string[]): Record<string, string> {
     }),
   });
   for (const run of runs) flaky.run(run, {});
+  // A run that fails: its only attempt exits 1 (chart `doomed`, a Kustomization of its own).
+  new JobConfig(new Chart(app, 'doomed', { namespace: NS }), 'doomed', {
+    task: TaskTemplate.pod({ metadata: { annotations: kwokAnnotations({ outcome: 'fail', runTime: '1s' }) }, spec: podTask() }),
+  }).run('once', {});
   app.synth();
   const files: Record<string, string> = {};
   for (const [file, text] of readTree(outdir)) files[`dist/${file}`] = text;
@@ -259,6 +264,18 @@ describe('Flux applies dist/, the watcher runs it on KWOK nodes', () => {
       ['flaky-second-0-1', 'same'],
     ]);
     observed.forcedRun = JSON.stringify({ phase: run.status?.phase, tasks: run.status?.tasks?.map((t) => [t.name, t.retryIndex, t.status.result]) });
+  }, 300_000);
+
+  it('a run that fails: the Kustomization health check fails on the JobRun, not on its Pod', async () => {
+    const head = (await flux.getKustomization('e2e')).status!.lastAppliedRevision!;
+    await flux.kustomization('doomed', { ...e2eSpec, path: './dist/doomed', timeout: '2m' });
+    const failed = await flux.waitForKustomization('doomed', { revision: head, ready: 'False' }, 120_000);
+    const ready = condition(failed, 'Ready')!;
+    observed.failedRun = `${ready.reason}: ${ready.message}`;
+    expect(ready.reason).toBe('HealthCheckFailed');
+    expect(ready.message).toContain('JobRun/batch/doomed-once');
+    expect(ready.message).not.toContain('Pod/');
+    expect((await getRun(client, NS, 'doomed-once')).status?.phase).toBe('Failed');
     console.log('Observed under real Flux:', observed);
   }, 300_000);
 });
