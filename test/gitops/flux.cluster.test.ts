@@ -6,7 +6,7 @@
  *
  * Own control plane (the shared one has no scheduler and no kubelet on purpose: other files play kubelet).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Chart, Duration } from 'cdk8s';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,7 @@ function fleet(runs: string[], command?: string[]): Record<string, string> {
   app.synth();
   const files: Record<string, string> = {};
   for (const [file, text] of readTree(outdir)) files[`dist/${file}`] = text;
+  rmSync(outdir, { recursive: true, force: true });
   files['crds/taskplane.k8s.yaml'] = files['dist/taskplane.k8s.yaml']!;
   files['crds/argo-workflow-crd.yaml'] = fixture('argo-workflow-crd.yaml');
   files['crds/tekton-taskrun-crd.yaml'] = fixture('tekton-taskrun-crd.yaml');
@@ -67,7 +68,7 @@ function fleet(runs: string[], command?: string[]): Record<string, string> {
 const source = { kind: 'GitRepository', name: 'fleet' };
 // Reconciled on request (interval 1h) or 2 s after a failure; wait: true with taskplane's health expressions.
 const e2eSpec = {
-  interval: '1h', retryInterval: '2s', timeout: '5s', path: './dist/e2e', prune: true, wait: true,
+  interval: '1h', retryInterval: '2s', timeout: '1m', path: './dist/e2e', prune: true, wait: true,
   healthCheckExprs: fluxHealthCheckExprs(), dependsOn: [{ name: 'crds' }], sourceRef: source,
 };
 const observed: Record<string, string> = {};
