@@ -46,9 +46,8 @@ export interface ExtraComponent {
   args: string[];
   /** Added to this process's environment. */
   env?: Record<string, string>;
+  /** Polled until true (90 s at most). */
   ready: () => Promise<boolean>;
-  /** @default 90 s */
-  readyTimeoutMs?: number;
 }
 
 export interface ControlPlane {
@@ -365,7 +364,6 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   };
 
   const order: string[] = ['etcd', 'kube-apiserver', ...(opts.controllerManager ? ['kube-controller-manager'] : [])];
-  const timeouts: Record<string, number> = {};
   let stopped = false;
   const stop = async ({ keepLogs = false } = {}) => {
     if (stopped) return;
@@ -380,7 +378,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const restart = async (name: string) => {
     await stopOne(name);
     launch(name);
-    await waitFor(name, ready[name]!, timeouts[name]);
+    await waitFor(name, ready[name]!);
   };
 
   const addComponent = async (c: ExtraComponent) => {
@@ -390,10 +388,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     args[c.name] = c.args;
     if (c.env) env[c.name] = c.env;
     ready[c.name] = c.ready;
-    if (c.readyTimeoutMs) timeouts[c.name] = c.readyTimeoutMs;
     order.push(c.name);
     launch(c.name);
-    await waitFor(c.name, c.ready, c.readyTimeoutMs);
+    await waitFor(c.name, c.ready);
   };
 
   try {
