@@ -36,7 +36,7 @@ let client: KubeClient;
 /**
  * The repository's content: `dist/` as `apps/main.ts` synthesizes it, plus a chart `e2e` (JobConfig
  * `flaky`: a Pod task whose first attempt exits 3 on KWOK, then succeeds; one JobRun per name in `runs`),
- * a chart `doomed` (one run that fails),
+ * a chart `doomed` (one run that fails), a chart `busy` (like `flaky`, for re-applies during the run),
  * and `crds/` with taskplane's CRDs and the third-party ones the example jobs use.
  */
 function fleet(runs: string[], command?: string[]): Record<string, string> {
@@ -54,6 +54,12 @@ function fleet(runs: string[], command?: string[]): Record<string, string> {
   // A run that fails: its only attempt exits 1 (chart `doomed`, a Kustomization of its own).
   new JobConfig(new Chart(app, 'doomed', { namespace: NS }), 'doomed', {
     task: TaskTemplate.pod({ metadata: { annotations: kwokAnnotations({ outcome: 'fail', runTime: '1s' }) }, spec: podTask() }),
+  }).run('once', {});
+  // Like `flaky`, in a Kustomization without health checks (`wait: false`), so that Flux can re-apply it mid-run.
+  new JobConfig(new Chart(app, 'busy', { namespace: NS }), 'busy', {
+    maxAttempts: 2,
+    retryDelay: Duration.seconds(1),
+    task: TaskTemplate.pod({ metadata: { annotations: kwokAnnotations({ outcome: 'fail', attempts: [0], runTime: '5s' }) }, spec: podTask() }),
   }).run('once', {});
   app.synth();
   const files: Record<string, string> = {};
@@ -277,6 +283,32 @@ describe('Flux applies dist/, the watcher runs it on KWOK nodes', () => {
     expect(ready.message).toContain('JobRun/batch/doomed-once');
     expect(ready.message).not.toContain('Pod/');
     expect((await getRun(client, NS, 'doomed-once')).status?.phase).toBe('Failed');
+  }, 300_000);
+
+  it('Flux re-applies a run five times while it runs and retries: nothing reverted, re-created or re-run', async () => {
+    const head = (await flux.getKustomization('e2e')).status!.lastAppliedRevision!;
+    await flux.kustomization('busy', { ...e2eSpec, path: './dist/busy', wait: false });
+    await flux.waitForKustomization('busy', { revision: head, ready: 'True' }, 120_000);
+    const counted = await flux.reconciles('busy');
+    const podUids = new Map<string, Set<string>>();
+    const phases: string[] = [];
+    let duringRun = 0;
+    for (;;) {
+      const run = await getRun(client, NS, 'busy-once');
+      if (run.status?.phase && phases.at(-1) !== run.status.phase) phases.push(run.status.phase);
+      for (const pod of await pods('busy-once')) podUids.set(pod.metadata.name, (podUids.get(pod.metadata.name) ?? new Set()).add(pod.metadata.uid!));
+      if (run.status?.phase === 'Succeeded') break;
+      await flux.reconcile('Kustomization', 'busy');
+      duringRun++;
+    }
+    observed.busyPhases = phases.join(' → ');
+    expect(duringRun).toBeGreaterThanOrEqual(5);
+    expect(await flux.reconciles('busy') - counted).toBeGreaterThanOrEqual(5);
+    expect(phases.some((p) => p.startsWith('Retry'))).toBe(true); // RetryBackoff, then Retrying (a sample may miss one)
+    expect(phases.indexOf('Succeeded')).toBe(phases.length - 1);
+    expect([...podUids].map(([name, uids]) => [name, uids.size])).toEqual([['busy-once-0-0', 1], ['busy-once-0-1', 1]]);
+    const done = await getRun(client, NS, 'busy-once');
+    expect(done.status!.tasks!.map((t) => [t.name, t.status.result])).toEqual([['busy-once-0-0', 'Failed'], ['busy-once-0-1', 'Succeeded']]);
     console.log('Observed under real Flux:', observed);
   }, 300_000);
 });
