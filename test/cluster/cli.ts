@@ -1,18 +1,21 @@
 /**
- * `npm run cluster -- up|down|env|status`: a long-lived test control plane for poking at by hand.
+ * `npm run cluster -- up [--no-kcm] [--nodes] [--flux] | down | env | status`: a long-lived test control plane
+ * for poking at by hand, optionally with nodes (kube-scheduler + KWOK, nodes.ts) and Flux (flux.ts).
  * `up` leaves the processes running and records them in a state file; `down` stops exactly those.
  */
 import { readFileSync, readlinkSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { processExists, startControlPlane, versions, type ComponentName } from './harness.js';
+import { startFlux } from './flux.js';
+import { processExists, startControlPlane, versions } from './harness.js';
+import { startNodes } from './nodes.js';
 
 interface State {
   dir: string;
   dataDir: string;
   kubeconfigPath: string;
   server: string;
-  processes: { name: ComponentName; pid: number; exe: string }[];
+  processes: { name: string; pid: number; exe: string }[];
 }
 
 const stateFile = process.env.TASKPLANE_CLUSTER_STATE ?? path.join(tmpdir(), 'taskplane-cluster.json');
@@ -56,17 +59,35 @@ async function up(): Promise<void> {
     return;
   }
   const started = Date.now();
+  const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)}s`;
   const cp = await startControlPlane({ controllerManager: process.argv.includes('--no-kcm') === false });
+  console.log(`Kubernetes ${versions.kubernetes} (etcd ${versions.etcd}) ready at ${cp.server} in ${seconds(started)}`);
+  try {
+    if (process.argv.includes('--nodes')) {
+      const since = Date.now();
+      const nodes = await startNodes(cp);
+      console.log(`kube-scheduler + kwok ${versions.kwok}, nodes ${nodes.names.join(', ')} Ready in ${seconds(since)}`);
+    }
+    if (process.argv.includes('--flux')) {
+      const since = Date.now();
+      await startFlux(cp);
+      console.log(`Flux source-controller + kustomize-controller ${versions.flux} ready in ${seconds(since)}`);
+    }
+  } catch (err) {
+    await cp.stop({ keepLogs: true });
+    throw err;
+  }
   const pids = cp.pids();
+  const binaries: Record<string, string> = cp.binaries;
   const state: State = {
     dir: cp.dir,
     dataDir: cp.dataDir,
     kubeconfigPath: cp.kubeconfigPath,
     server: cp.server,
-    processes: (Object.keys(pids) as ComponentName[]).map((name) => ({ name, pid: pids[name]!, exe: cp.binaries[name] })),
+    processes: Object.keys(pids).map((name) => ({ name, pid: pids[name]!, exe: binaries[name]! })),
   };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
-  console.log(`Kubernetes ${versions.kubernetes} (etcd ${versions.etcd}) ready at ${cp.server} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  console.log(`all ready in ${seconds(started)}`);
   for (const p of state.processes) console.log(`  ${p.name}: pid ${p.pid}, log ${cp.logs[p.name]}`);
   console.log(`export KUBECONFIG=${cp.kubeconfigPath}\nstop it with: npm run cluster -- down`);
 }
@@ -90,11 +111,14 @@ switch (command) {
   }
   case 'status': {
     const state = readState();
-    for (const p of state?.processes ?? []) console.log(`${p.name}: pid ${p.pid} ${isOurs(p) ? 'running' : 'gone'}`);
+    for (const p of state?.processes ?? []) {
+      const rss = isOurs(p) ? /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] : undefined;
+      console.log(`${p.name}: pid ${p.pid} ${rss ? `running, RSS ${Math.round(Number(rss) / 1024)} MB` : 'gone'}`);
+    }
     if (!state) console.log('no cluster recorded');
     break;
   }
   default:
-    console.error('usage: npm run cluster -- up [--no-kcm] | down | env | status');
+    console.error('usage: npm run cluster -- up [--no-kcm] [--nodes] [--flux] | down | env | status');
     process.exit(2);
 }

@@ -23,7 +23,7 @@ import { stringify } from 'yaml';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const versions: { kubernetes: string; etcd: string } = JSON.parse(
+export const versions: { kubernetes: string; etcd: string; kwok: string; flux: string } = JSON.parse(
   readFileSync(path.join(here, 'versions.json'), 'utf8'),
 );
 
@@ -39,6 +39,17 @@ export interface ControlPlaneOptions {
   tether?: boolean;
 }
 
+/** A process that runs on the control plane (scheduler, KWOK, Flux: nodes.ts, flux.ts), managed like its own components. */
+export interface ExtraComponent {
+  name: string;
+  binary: string;
+  args: string[];
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** Polled until true (90 s at most). */
+  ready: () => Promise<boolean>;
+}
+
 export interface ControlPlane {
   readonly kubeconfigPath: string;
   readonly server: string;
@@ -51,21 +62,30 @@ export interface ControlPlane {
   /** Log file per running component. */
   readonly logs: Record<string, string>;
   /** Current PID (= process group id) per running component; changes on restart. */
-  pids(): Partial<Record<ComponentName, number>>;
+  pids(): Partial<Record<ComponentName, number>> & Record<string, number>;
+  /**
+   * Starts one more component: same process group handling, tether and logs as the control plane's own;
+   * stopped before them (last started, first stopped). Resolves when `ready()` is true.
+   */
+  addComponent(component: ExtraComponent): Promise<void>;
   /** Stops the API server and starts it again on the same port; resolves when /readyz is OK. */
   restartApiServer(): Promise<void>;
-  restart(name: ComponentName): Promise<void>;
+  restart(name: ComponentName | string): Promise<void>;
   /** Stops everything (SIGTERM, then SIGKILL after 10 s) and removes the temp dirs unless keepLogs. */
   stop(opts?: { keepLogs?: boolean }): Promise<void>;
 }
 
 export const BUILD_COMMAND = 'bash test/cluster/build';
 
+/** Where `test/cluster/build` puts each component, one directory per component and version. */
+export function cacheDir(): string {
+  return path.join(process.env.TASKPLANE_CACHE ?? path.join(homedir(), '.cache', 'taskplane'), 'controlplane');
+}
+
 export function binaryPaths(): Record<ComponentName, string> {
-  const cache = process.env.TASKPLANE_CACHE ?? path.join(homedir(), '.cache', 'taskplane');
-  const kube = path.join(cache, 'controlplane', `k8s-${versions.kubernetes}`, 'bin');
+  const kube = path.join(cacheDir(), `k8s-${versions.kubernetes}`, 'bin');
   return {
-    etcd: path.join(cache, 'controlplane', `etcd-${versions.etcd}`, 'bin', 'etcd'),
+    etcd: path.join(cacheDir(), `etcd-${versions.etcd}`, 'bin', 'etcd'),
     'kube-apiserver': path.join(kube, 'kube-apiserver'),
     'kube-controller-manager': path.join(kube, 'kube-controller-manager'),
   };
@@ -205,7 +225,7 @@ function get(url: string, tls?: https.RequestOptions): Promise<{ status: number;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const bins = {
+  const bins: Record<string, string> = {
     etcd: requireBinary('etcd'),
     'kube-apiserver': requireBinary('kube-apiserver'),
     'kube-controller-manager': opts.controllerManager ? requireBinary('kube-controller-manager') : '',
@@ -228,7 +248,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     key: readFileSync(path.join(pki, 'admin.key')),
   };
 
-  const args: Record<ComponentName, string[]> = {
+  const args: Record<string, string[]> = {
     etcd: [
       '--name=taskplane', `--data-dir=${etcdData}`, '--unsafe-no-fsync=true',
       `--listen-client-urls=http://127.0.0.1:${etcdPort}`, `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
@@ -255,7 +275,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     ],
   };
 
-  const running = new Map<ComponentName, Running>();
+  const running = new Map<string, Running>();
+  const env: Record<string, Record<string, string>> = {};
   const logs: Record<string, string> = {};
   const fail = (msg: string): Error =>
     new Error(`${msg}\nComponent logs (kept) in ${logDir}:\n` +
@@ -277,12 +298,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const syncPidFile = () =>
     writeFileSync(pidFile, [...running.values()].filter((r) => !r.done).map((r) => r.child.pid).join('\n'));
 
-  const launch = (name: ComponentName): Running => {
+  const launch = (name: string): Running => {
     const log = path.join(logDir, `${name}.log`);
     logs[name] = log;
     const fd = openSync(log, 'a');
     // detached: own process group, so stop() can signal the whole group and a terminal ^C does not race us.
-    const child = spawn(bins[name], args[name], { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(bins[name]!, args[name]!, {
+      detached: true, stdio: ['ignore', fd, fd], env: env[name] ? { ...process.env, ...env[name] } : process.env,
+    });
     closeSync(fd);
     if (child.pid === undefined) throw fail(`could not start ${name} (${bins[name]})`);
     const r: Running = { child, done: false, exited: Promise.resolve() };
@@ -298,7 +321,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     return r;
   };
 
-  const waitFor = async (name: ComponentName, check: () => Promise<boolean>, timeoutMs = 90_000) => {
+  const waitFor = async (name: string, check: () => Promise<boolean>, timeoutMs = 90_000) => {
     const r = running.get(name)!;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -309,7 +332,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     throw fail(`${name} not ready after ${timeoutMs / 1000}s`);
   };
 
-  const ready: Record<ComponentName, () => Promise<boolean>> = {
+  const ready: Record<string, () => Promise<boolean>> = {
     etcd: async () => {
       const res = await get(`http://127.0.0.1:${etcdPort}/health`);
       return res.status === 200 && JSON.parse(res.body).health === 'true';
@@ -320,7 +343,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, tls)).status === 200,
   };
 
-  const stopOne = async (name: ComponentName) => {
+  const stopOne = async (name: string) => {
     const r = running.get(name);
     if (!r || r.done) return;
     const pgid = r.child.pid!;
@@ -340,7 +363,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     syncPidFile();
   };
 
-  const order: ComponentName[] = ['etcd', 'kube-apiserver', ...(opts.controllerManager ? ['kube-controller-manager' as const] : [])];
+  const order: string[] = ['etcd', 'kube-apiserver', ...(opts.controllerManager ? ['kube-controller-manager'] : [])];
   let stopped = false;
   const stop = async ({ keepLogs = false } = {}) => {
     if (stopped) return;
@@ -352,16 +375,28 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     if (!keepLogs) rmSync(dir, { recursive: true, force: true });
   };
 
-  const restart = async (name: ComponentName) => {
+  const restart = async (name: string) => {
     await stopOne(name);
     launch(name);
-    await waitFor(name, ready[name]);
+    await waitFor(name, ready[name]!);
+  };
+
+  const addComponent = async (c: ExtraComponent) => {
+    if (stopped) throw new Error(`cannot start ${c.name}: the control plane is stopped`);
+    if (order.includes(c.name)) throw new Error(`component ${c.name} is already running`);
+    bins[c.name] = c.binary;
+    args[c.name] = c.args;
+    if (c.env) env[c.name] = c.env;
+    ready[c.name] = c.ready;
+    order.push(c.name);
+    launch(c.name);
+    await waitFor(c.name, c.ready);
   };
 
   try {
     for (const name of order) {
       launch(name);
-      await waitFor(name, ready[name]);
+      await waitFor(name, ready[name]!);
     }
   } catch (err) {
     await stop({ keepLogs: true });
@@ -377,6 +412,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     logs,
     pids: () =>
       Object.fromEntries([...running].filter(([, r]) => !r.done).map(([n, r]) => [n, r.child.pid!])),
+    addComponent,
     restart,
     restartApiServer: () => restart('kube-apiserver'),
     stop,
