@@ -73,7 +73,7 @@ export class Watcher {
   private readonly runs: Reflector<RunObject>;
   private readonly configs: Reflector<ConfigObject>;
   private readonly tasks: TaskCaches;
-  private readonly queue = new WorkQueue();
+  private readonly queue: WorkQueue;
   private readonly elector?: LeaderElector;
   private readonly health: ApiHealth;
   private readonly expectations = new WriteExpectations<RunObject>();
@@ -93,6 +93,7 @@ export class Watcher {
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
     this.clock = options.clock ?? systemClock;
+    this.queue = new WorkQueue(undefined, undefined, this.clock);
     this.health = new ApiHealth(() => this.client, { onRecovered: () => this.recovered() });
     this.client = new KubeClient(options.kubeConfig, FIELD_MANAGER, (verb, resource, status) => {
       metrics.apiRequests.inc({ verb, resource, code: String(status) });
@@ -256,7 +257,7 @@ export class Watcher {
       try {
         const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key) : await this.reconcile(key, signal);
         this.queue.forget(key);
-        if (requeueAt) this.queue.addAfter(key, requeueAt.getTime() - this.clock.now().getTime());
+        if (requeueAt) this.queue.addAt(key, requeueAt);
         this.options.metrics.reconciles.inc({ outcome: 'success' });
       } catch (error) {
         this.options.metrics.reconciles.inc({ outcome: 'error' });

@@ -1,8 +1,10 @@
 /**
  * A work queue with client-go's semantics: a key is queued at most once, never handed to two
  * workers at once (a key added while it is processed is processed again afterwards), can be added
- * after a delay, and failing keys back off exponentially until `forget`.
+ * after a delay or at a time, and failing keys back off exponentially until `forget`.
  */
+import { systemClock, timerAt, type Clock } from './clock.js';
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class WorkQueue {
@@ -10,6 +12,8 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  /** Keys due at a time of the clock (`addAt`), apart from the backoffs, which wait in real time. */
+  private readonly due = new Map<string, { at: number; cancel: () => void }>();
   private readonly failures = new Map<string, number>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
@@ -17,6 +21,8 @@ export class WorkQueue {
   constructor(
     private readonly baseDelayMs = 100,
     private readonly maxDelayMs = 300_000,
+    /** The time `addAt` reads: a run's next due time (startAfter, a retry delay, a timeout) is the clock's. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get length(): number {
@@ -50,6 +56,19 @@ export class WorkQueue {
     }, delayMs);
     timer.unref();
     this.timers.set(key, { at, timer });
+  }
+
+  /** Adds `key` when the clock reads `at`; an earlier pending time for the same key wins. */
+  addAt(key: string, at: Date): void {
+    if (at.getTime() <= this.clock.now().getTime()) return this.add(key);
+    const pending = this.due.get(key);
+    if (pending && pending.at <= at.getTime()) return;
+    pending?.cancel();
+    const cancel = timerAt(this.clock, at, () => {
+      this.due.delete(key);
+      this.add(key);
+    });
+    this.due.set(key, { at: at.getTime(), cancel });
   }
 
   /** Adds `key` after an exponential backoff that grows with its consecutive failures. */
@@ -107,6 +126,8 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    for (const { cancel } of this.due.values()) cancel();
+    this.due.clear();
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 }

@@ -4,6 +4,7 @@ import { parseWatchFlags, type WatchFlags } from '../../cli/watch.js';
 import { UsageError } from '../../cli/kube.js';
 import { WriteExpectations } from '../../watcher/expectations.js';
 import type { KubeObject } from '../../watcher/kube/client.js';
+import { ManualClock } from '../../watcher/clock.js';
 import { WorkQueue } from '../../watcher/queue.js';
 
 const flags = (overrides: Partial<WatchFlags> = {}): WatchFlags => ({
@@ -50,6 +51,26 @@ describe('WorkQueue.retryFailedNow (the API server is back)', () => {
     expect(queue.addRateLimited('JobRun/ns/failing')).toBe(100);
     expect(queue.length).toBe(0);
     queue.shutdown();
+  });
+});
+
+describe('WorkQueue.addAt (due times read the watcher clock)', () => {
+  it('adds a key when the clock reaches its time, not before; the earlier of two times wins; shutdown cancels', () => {
+    const clock = new ManualClock(new Date('2026-11-21T00:00:00Z'));
+    const queue = new WorkQueue(100, 300_000, clock);
+    queue.addAt('JobRun/ns/later', new Date('2026-11-21T02:00:00Z'));
+    queue.addAt('JobRun/ns/later', new Date('2026-11-21T01:00:00Z'));
+    queue.addAt('JobRun/ns/later', new Date('2026-11-21T03:00:00Z'));
+    queue.addAt('JobRun/ns/past', new Date('2026-11-20T23:00:00Z'));
+    expect(queue.length).toBe(1);
+    clock.advance(59 * 60_000);
+    expect(queue.length).toBe(1);
+    clock.advance(60_000);
+    expect(queue.length).toBe(2);
+    queue.addAt('JobRun/ns/never', new Date('2026-11-22T00:00:00Z'));
+    queue.shutdown();
+    clock.advance(24 * 3_600_000);
+    expect(queue.length).toBe(2);
   });
 });
 
