@@ -9,7 +9,8 @@
  * The planner decides the same on a folded status as on the full one (test/engine/run-bounds.test.ts):
  * a folded attempt counts as finished, a folded success keeps its index succeeded, and an object seen
  * under a folded attempt's name is that attempt only if it has ended and was created before the
- * attempts folded with it finished; otherwise it is a stray.
+ * attempts folded with it finished; otherwise it is a stray. The one case this cannot tell: a new
+ * object that appeared and ended between two looks, created before the latest finish of its group.
  */
 import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
 import type { FoldedTasks, JobRunStatus, TaskRef } from '../schema/resources.js';
@@ -60,27 +61,33 @@ export interface Folding {
   readonly groups: FoldedTasks[];
 }
 
-/** Folds what can be folded of `views` (the plan's final summary) on top of what was folded before. */
-export function foldAttempts(views: readonly IndexView[], refs: readonly TaskRef[]): Folding {
+/**
+ * Folds what can be folded of `views` (the plan's final summary) on top of what was folded before.
+ * A finished attempt whose object is still going (stopped before it ran, its kill not landed yet)
+ * stays a ref until its object ends, so that any object going under a folded name is a stray.
+ */
+export function foldAttempts(views: readonly IndexView[], refs: readonly TaskRef[], going: ReadonlySet<string>): Folding {
   const foldedNow = new Set<TaskRef>();
   const byPosition: (FoldedIndex | undefined)[] = [];
   views.forEach((view, position) => {
-    const finished = view.refs.filter(isFinished);
-    const terminated = view.state === 'Terminated' && view.result !== undefined && finished.length === view.refs.length;
+    const terminated = view.state === 'Terminated' && view.result !== undefined;
     const latestRetry = Math.max(-1, ...view.refs.map((ref) => ref.retryIndex));
-    const older = view.result === 'Succeeded' ? [] : finished.filter((ref) => ref.retryIndex < latestRetry);
-    const folding = terminated ? finished : older;
+    const foldable = (ref: TaskRef) => isFinished(ref) && !going.has(ref.name) && (terminated || (view.result !== 'Succeeded' && ref.retryIndex < latestRetry));
+    // Folded attempts are retry indexes 0 to attempts-1: fold the next ones in order, up to the first that must stay.
+    const byRetry = new Map(view.refs.map((ref) => [ref.retryIndex, ref]));
+    const folding: TaskRef[] = [];
+    for (let retry = view.folded?.attempts ?? 0; byRetry.has(retry) && foldable(byRetry.get(retry)!); retry++) folding.push(byRetry.get(retry)!);
     for (const ref of folding) foldedNow.add(ref);
     byPosition[position] = merged(view.folded, folding);
   });
   return { refs: refs.filter((ref) => !foldedNow.has(ref)), groups: groupsOf(byPosition) };
 }
 
+/** `refs` in retry order. */
 function merged(before: FoldedIndex | undefined, refs: readonly TaskRef[]): FoldedIndex | undefined {
   if (refs.length === 0) return before;
-  const sorted = [...refs].sort((a, b) => a.retryIndex - b.retryIndex);
-  const succeeded = sorted.find((ref) => ref.status.result === 'Succeeded');
-  const last = succeeded ?? sorted.at(-1)!;
+  const succeeded = refs.find((ref) => ref.status.result === 'Succeeded');
+  const last = succeeded ?? refs.at(-1)!;
   const lastFinish = latest([before?.lastFinish, ...refs.map((ref) => parseTime(ref.finishTimestamp!))])!;
   // The message stays in the attempt's event: messages differ from task to task, and would split groups.
   const { state, result, reason } = last.status;

@@ -83,7 +83,7 @@ function queued(run: JobRunObject, start: { readonly reason: string; readonly me
   return { status, create: [], kill: [], events, ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }) };
 }
 
-function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
+function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOLD_BYTES }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
   const previous = run.status ?? {};
   const template = run.spec.template;
   const runName = run.metadata.name;
@@ -159,7 +159,7 @@ function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Mill
     ...runEvents({ previous, next: full, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts }),
     ...straying.events,
   ];
-  const folding = statusBytes(full) > FOLD_THRESHOLD_BYTES ? foldAttempts(summary.indexes, refs) : undefined;
+  const folding = statusBytes(full) > foldAboveBytes ? foldAttempts(summary.indexes, refs, going(tasks)) : undefined;
   const status = folding ? statusOf(folding.refs, folding.groups) : full;
   const killAt = killTimestamp && !TERMINAL_PHASES.has(outcome.phase) ? parseTime(killTimestamp) : undefined;
   const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, ...straying.wakeAt, killAt]);
@@ -170,6 +170,11 @@ function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Mill
     events,
     ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }),
   };
+}
+
+/** Names of the task objects observed still going. */
+function going(tasks: RunSnapshot['tasks']): Set<string> {
+  return new Set(tasks.filter((task) => task.observation.state !== 'Terminated').map((task) => task.name));
 }
 
 function finishedOutcome(previous: JobRunStatus): RunOutcome {
