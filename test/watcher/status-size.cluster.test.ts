@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Parallelism, TaskTemplate } from '../../constructs/index.js';
 import { FOLD_THRESHOLD_BYTES, STATUS_BUDGET_BYTES, statusBytes } from '../../engine/run/fold.js';
-import { MAX_RESULT_BYTES } from '../../engine/run/results.js';
+import { MAX_RESULT_BYTES, RESULTS_BUDGET_BYTES } from '../../engine/run/results.js';
 import { jobConfigCrd, jobRunCrd } from '../../engine/schema/crd.js';
 import type { Watcher } from '../../watcher/controller.js';
 import { applyCrds, createNamespace, finishPod, type TestNamespace } from '../cluster/client.js';
@@ -53,9 +53,17 @@ describe(`a run of ${TASKS} tasks with ${MAX_RESULT_BYTES}-byte results`, () => 
     expect(status.progress).toBe(`${TASKS}/${TASKS}`);
     expect(status.createdTasks).toBe(TASKS);
     expect(bytes).toBeLessThanOrEqual(STATUS_BUDGET_BYTES);
-    // The full status would have been over the threshold: the 400 successes are folded into one entry.
-    expect(status.foldedTasks).toEqual([{ indexes: `0-${TASKS - 1}`, attempts: 1, lastFinishTime: status.finishTime, lastStatus: expect.objectContaining({ state: 'Terminated', result: 'Succeeded' }) }]);
+    // Past the threshold the finished attempts were folded: one entry for the successes folded so far
+    // (from index 0), refs for those that finished after the last fold.
     expect(FOLD_THRESHOLD_BYTES).toBeLessThan(TASKS * MAX_RESULT_BYTES);
+    expect(status.foldedTasks).toEqual([{ indexes: expect.stringMatching(/^0-\d+$/), attempts: 1, lastFinishTime: expect.any(String), lastStatus: { state: 'Terminated', result: 'Succeeded' } }]);
+    const folded = Number(status.foldedTasks![0]!.indexes.split('-')[1]) + 1;
+    expect(folded + (status.tasks?.length ?? 0)).toBe(TASKS);
+    expect(status.tasks?.every((ref) => ref.status.result === 'Succeeded' && ref.retryIndex === 0)).toBe(true);
+    // Results: at most 64 KiB of them are kept; the others are marked.
+    const omitted = (status.tasks ?? []).filter((ref) => ref.resultOmitted);
+    expect(omitted.every((ref) => ref.resultOmitted!.reason === 'StatusBudget' && ref.resultOmitted!.bytes === MAX_RESULT_BYTES)).toBe(true);
+    expect(kept * MAX_RESULT_BYTES).toBeLessThanOrEqual(RESULTS_BUDGET_BYTES);
     // Never re-run: exactly one Pod per index, none created by the watcher.
     const pods = await client.list('v1', 'Pod', { labelSelector: 'taskplane.dev/run=big-r1' }, ns.name);
     expect(pods.items.map((p) => p.metadata.name).sort()).toEqual(tasks.map((t) => t.metadata.name).sort());
