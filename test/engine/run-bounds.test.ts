@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { taskName } from '../../engine/names.js';
 import { planRun, type ObservedTask } from '../../engine/run/index.js';
 import { STATUS_BUDGET_BYTES, statusBytes } from '../../engine/run/fold.js';
-import { MAX_RESULT_BYTES } from '../../engine/run/results.js';
+import { MAX_RESULT_BYTES, RESULTS_BUDGET_BYTES } from '../../engine/run/results.js';
 import { MAX_ATTEMPTS_LIMIT, MAX_PARALLEL_INDEXES } from '../../engine/schema/template.js';
 import type { JobRunObject } from '../../engine/schema/resources.js';
-import { iso, makeRun, T0 } from './run-sim.js';
+import { iso, makeRun, RUN, RunSim, T0 } from './run-sim.js';
 
 /** A result of exactly `bytes` bytes as JSON. */
 function result(bytes: number): Record<string, unknown> {
@@ -73,3 +73,34 @@ function history(status: JobRunObject['status'] & object): object {
     indexes: status.indexes?.filter((index) => !goingIndexes.has(JSON.stringify(index.index))),
   };
 }
+
+describe('task results in status', () => {
+  it(`keeps a result up to ${MAX_RESULT_BYTES} bytes and ${RESULTS_BUDGET_BYTES} bytes of them per run; the others are marked, and a record never changes`, () => {
+    const sim = new RunSim(makeRun({ template: { parallelism: { withCount: 20 } } })).applyFirstAttempts();
+    sim.plan();
+    const finishWith = (index: number, bytes: number) => {
+      const name = `${RUN}-${index}-0`;
+      const { observation } = sim.tasks.get(name)!;
+      sim.observe(name, { ...observation, state: 'Terminated', result: 'Succeeded', finishTimestamp: iso(sim.clock), taskResult: result(bytes) });
+    };
+    sim.at(10);
+    finishWith(0, MAX_RESULT_BYTES + 1);
+    for (let i = 1; i <= 17; i++) finishWith(i, MAX_RESULT_BYTES);
+    sim.plan();
+    const omitted = (i: number) => sim.ref(`${RUN}-${i}-0`)!.resultOmitted;
+    expect(omitted(0)).toEqual({ reason: 'TooLarge', bytes: MAX_RESULT_BYTES + 1 });
+    // 16 results of 4 KiB fill the 64 KiB budget, in ref order (creation, then name); the 17th is over it.
+    const finished = sim.status.tasks!.filter((ref) => ref.finishTimestamp && ref.name !== `${RUN}-0-0`);
+    expect(finished.map((ref) => ref.taskResult ?? ref.resultOmitted)).toEqual([
+      ...Array.from({ length: 16 }, () => result(MAX_RESULT_BYTES)),
+      { reason: 'StatusBudget', bytes: MAX_RESULT_BYTES },
+    ]);
+    // A small result still fits nowhere once the budget is spent; earlier records stand as written.
+    const before = sim.status.tasks!.filter((ref) => ref.finishTimestamp);
+    sim.at(20);
+    finishWith(18, 10);
+    sim.plan();
+    expect(omitted(18)).toEqual({ reason: 'StatusBudget', bytes: 10 });
+    for (const ref of before) expect(sim.ref(ref.name)).toStrictEqual(ref);
+  });
+});
