@@ -1,5 +1,6 @@
 /** `taskplane status [run]`: the schedules and runs of a namespace, or one run as a grid of indexes x attempts. */
-import { expandIndexes } from '../engine/indexes.js';
+import { canonicalIndexJson, expandIndexes } from '../engine/indexes.js';
+import { readFolded } from '../engine/run/fold.js';
 import { indexNamePart } from '../engine/names.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject, type TaskRef } from '../engine/schema/resources.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
@@ -92,10 +93,19 @@ export function runDetail(run: Run, now: number, paint: Painter): string {
     const key = indexNamePart(run.metadata.name, ref.parallelIndex as never);
     byIndex.set(key, [...(byIndex.get(key) ?? []), ref]);
   }
-  const rows = expandIndexes(run.spec.template.parallelism).map((index) => {
+  const indexes = expandIndexes(run.spec.template.parallelism);
+  const folded = readFolded(status.foldedTasks, indexes);
+  const rows = indexes.map((index) => {
     const key = indexNamePart(run.metadata.name, index);
     const refs = byIndex.get(key) ?? [];
-    return [key, ...Array.from({ length: maxAttempts }, (_, attempt) => cell(refs.find((r) => r.retryIndex === attempt), now, paint))];
+    const attempts = folded.get(canonicalIndexJson(index));
+    const at = (attempt: number) => {
+      const ref = refs.find((r) => r.retryIndex === attempt);
+      if (ref || !attempts || attempt >= attempts.attempts) return cell(ref, now, paint);
+      // Folded (a large run): only the last folded attempt's outcome is kept; its event has the rest.
+      return attempt === attempts.attempts - 1 ? cell({ status: attempts.lastStatus }, now, paint) : paint('ended', 'dim');
+    };
+    return [key, ...Array.from({ length: maxAttempts }, (_, attempt) => at(attempt))];
   });
   const header = ['INDEX', ...Array.from({ length: maxAttempts }, (_, i) => `ATTEMPT ${i}`)];
   return `${lines.join('\n')}\n${table(header, rows)}`;
@@ -107,7 +117,7 @@ function scheduledFor(run: Run): string {
   return run.spec.type === 'Scheduled' && due !== undefined ? `, scheduled for ${new Date(due).toISOString().replace('.000Z', 'Z')}` : '';
 }
 
-function cell(ref: TaskRef | undefined, now: number, paint: Painter): string {
+function cell(ref: Pick<TaskRef, 'status' | 'runningTimestamp' | 'creationTimestamp' | 'finishTimestamp'> | undefined, now: number, paint: Painter): string {
   if (!ref) return paint('-', 'dim');
   const { state, result, reason } = ref.status;
   const label = result ?? state;

@@ -73,6 +73,7 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
   for (const view of summary.indexes) {
     const retryIndex = nextAttempt(view, context.maxAttempts);
     if (retryIndex === undefined || (context.rendered && retryIndex === 0)) continue;
+    // Retries wait from the index's latest attempt, which is always a ref (fold.ts folds only older ones).
     const lastFinish = latest(view.refs.map((ref) => parseTime(ref.finishTimestamp!)));
     const due = lastFinish === undefined ? now : lastFinish + seconds(context.retryDelaySeconds);
     if (due > now) {
@@ -90,7 +91,7 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
 
 /** The next retry index, if the index needs one: nothing going, nothing succeeded, attempts left. */
 function nextAttempt(view: IndexView, maxAttempts: number): number | undefined {
-  if (view.refs.some((ref) => !isFinished(ref) || ref.status.result === 'Succeeded')) return undefined;
-  const next = view.refs.reduce((max, ref) => Math.max(max, ref.retryIndex + 1), 0);
+  if (view.result === 'Succeeded' || view.refs.some((ref) => !isFinished(ref))) return undefined;
+  const next = view.refs.reduce((max, ref) => Math.max(max, ref.retryIndex + 1), view.folded?.attempts ?? 0);
   return next < maxAttempts ? next : undefined;
 }

@@ -6,6 +6,8 @@ import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
 import { indexNamePart } from '../names.js';
 import type { INDEX_STATES, TaskRef } from '../schema/resources.js';
 import type { CompletionStrategy } from '../schema/template.js';
+import type { FoldedByIndex, FoldedIndex } from './fold.js';
+import { COMPLETION_STRATEGY } from './kills.js';
 import { indexJson, isFinished } from './task-refs.js';
 
 export type IndexState = (typeof INDEX_STATES)[number];
@@ -14,13 +16,18 @@ export interface IndexView {
   readonly index: ParallelIndex;
   /** The index as it appears in task names. */
   readonly key: string;
+  /** The attempts the status keeps as refs. */
   readonly refs: readonly TaskRef[];
+  /** Finished attempts kept only as a count (fold.ts). */
+  readonly folded?: FoldedIndex;
+  /** Every attempt made: folded and refs. */
+  readonly attempts: number;
   readonly state: IndexState;
   readonly result?: 'Succeeded' | 'Failed';
-  /** The attempt with the highest retry index. */
-  readonly lastAttempt?: TaskRef;
   /** Failed, but its last attempt's object vanished before its result was known. */
   readonly resultUnknown: boolean;
+  /** Failed because the completion strategy stopped its last attempt, after another index decided the run. */
+  readonly stoppedByStrategy: boolean;
 }
 
 export interface RunSummary {
@@ -45,16 +52,20 @@ export interface SummaryInput {
   readonly refs: readonly TaskRef[];
   readonly maxAttempts: number;
   readonly strategy: CompletionStrategy;
+  readonly folded?: FoldedByIndex;
 }
 
-export function summarize({ runName, indexes, refs, maxAttempts, strategy }: SummaryInput): RunSummary {
+export function summarize({ runName, indexes, refs, maxAttempts, strategy, folded }: SummaryInput): RunSummary {
   const refsByIndex = new Map<string, TaskRef[]>();
   for (const ref of refs) {
     const group = refsByIndex.get(indexJson(ref));
     if (group) group.push(ref);
     else refsByIndex.set(indexJson(ref), [ref]);
   }
-  const views = indexes.map((index) => indexView(index, indexNamePart(runName, index), refsByIndex.get(canonicalIndexJson(index)) ?? [], maxAttempts));
+  const views = indexes.map((index) => {
+    const json = canonicalIndexJson(index);
+    return indexView(index, indexNamePart(runName, index), refsByIndex.get(json) ?? [], folded?.get(json), maxAttempts);
+  });
   const count = (test: (view: IndexView) => boolean) => views.filter(test).length;
   const succeeded = count((v) => v.result === 'Succeeded');
   const failed = count((v) => v.result === 'Failed');
@@ -76,25 +87,29 @@ export function summarize({ runName, indexes, refs, maxAttempts, strategy }: Sum
   };
 }
 
-function indexView(index: ParallelIndex, key: string, refs: TaskRef[], maxAttempts: number): IndexView {
-  const succeeded = refs.some((ref) => ref.status.result === 'Succeeded');
+function indexView(index: ParallelIndex, key: string, refs: TaskRef[], folded: FoldedIndex | undefined, maxAttempts: number): IndexView {
+  const succeeded = folded?.lastStatus.result === 'Succeeded' || refs.some((ref) => ref.status.result === 'Succeeded');
   const finished = refs.filter(isFinished);
-  const failed = !succeeded && finished.length >= maxAttempts;
+  const attempts = (folded?.attempts ?? 0) + refs.length;
+  const failed = !succeeded && (folded?.attempts ?? 0) + finished.length >= maxAttempts;
   const allFinished = finished.length === refs.length;
   let state: IndexState;
-  if (refs.length === 0) state = 'NotCreated';
+  if (attempts === 0) state = 'NotCreated';
   else if (allFinished && !succeeded && !failed) state = 'RetryBackoff';
   else if (allFinished) state = 'Terminated';
   else if (refs.some((ref) => ref.runningTimestamp && !isFinished(ref))) state = 'Running';
   else state = 'Starting';
   const lastAttempt = refs.reduce<TaskRef | undefined>((last, ref) => (!last || ref.retryIndex > last.retryIndex ? ref : last), undefined);
+  const lastStatus = lastAttempt?.status ?? folded?.lastStatus;
   return {
     index,
     key,
     refs,
+    ...(folded && { folded }),
+    attempts,
     state,
     ...(succeeded ? { result: 'Succeeded' as const } : failed ? { result: 'Failed' as const } : {}),
-    ...(lastAttempt && { lastAttempt }),
-    resultUnknown: failed && lastAttempt?.status.state === 'DeletedFinalStateUnknown',
+    resultUnknown: failed && lastStatus?.state === 'DeletedFinalStateUnknown',
+    stoppedByStrategy: lastAttempt ? lastAttempt.killRequest?.reason === COMPLETION_STRATEGY : folded?.lastStatus.reason === COMPLETION_STRATEGY,
   };
 }

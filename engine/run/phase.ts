@@ -5,7 +5,6 @@
 import type { RunPhase, RUN_RESULTS, TaskRef } from '../schema/resources.js';
 import type { CompletionStrategy } from '../schema/template.js';
 import type { IndexView, RunSummary } from './index-status.js';
-import { COMPLETION_STRATEGY } from './kills.js';
 import { isFinished } from './task-refs.js';
 import { formatTime, latest, parseTime, type Millis } from './time.js';
 
@@ -32,15 +31,15 @@ export interface OutcomeInput {
 
 export function startedOutcome({ summary, refs, killedAt, strategy, now }: OutcomeInput): RunOutcome {
   const total = summary.indexes.length;
-  const lastFinish = latest(refs.map((ref) => (ref.finishTimestamp ? parseTime(ref.finishTimestamp) : undefined)));
+  const lastFinish = latest([...summary.indexes.map((view) => view.folded?.lastFinish), ...refs.map((ref) => (ref.finishTimestamp ? parseTime(ref.finishTimestamp) : undefined))]);
   if (killedAt) {
     if (summary.terminated === total) {
       return { phase: 'Killed', result: 'Killed', reason: 'Killed', message: `Run killed at ${killedAt}`, finishTime: lastFinish === undefined ? killedAt : formatTime(lastFinish) };
     }
     const going = refs.filter((ref) => !isFinished(ref)).length;
-    return { phase: 'Killing', reason: 'DeletingTasks', message: `Waiting for ${going} out of ${refs.length} task(s) to be killed` };
+    return { phase: 'Killing', reason: 'DeletingTasks', message: `Waiting for ${going} out of ${attempts(summary)} task(s) to be killed` };
   }
-  if (!summary.complete) return incompleteOutcome(summary, refs);
+  if (!summary.complete) return incompleteOutcome(summary);
   if (summary.terminated < total) {
     return { phase: 'Terminating', reason: 'TerminatingTasks', message: `Waiting for ${total - summary.terminated} task(s) to terminate` };
   }
@@ -58,12 +57,12 @@ export function startedOutcome({ summary, refs, killedAt, strategy, now }: Outco
 /** The failed indexes to name: those the completion strategy stopped only followed another's failure. */
 function causesOfFailure(summary: RunSummary): IndexView[] {
   const failed = summary.indexes.filter((view) => view.result === 'Failed');
-  const causes = failed.filter((view) => view.lastAttempt?.killRequest?.reason !== COMPLETION_STRATEGY);
+  const causes = failed.filter((view) => !view.stoppedByStrategy);
   return causes.length ? causes : failed;
 }
 
 /** Furiko's `waiting` reasons, then its phase rules for a waiting run. */
-function incompleteOutcome(summary: RunSummary, refs: readonly TaskRef[]): RunOutcome {
+function incompleteOutcome(summary: RunSummary): RunOutcome {
   const total = summary.indexes.length;
   let reason: string;
   let message: string;
@@ -71,12 +70,17 @@ function incompleteOutcome(summary: RunSummary, refs: readonly TaskRef[]): RunOu
   else if (summary.retryBackoff > 0) [reason, message] = ['RetryBackoff', `Waiting to retry creating ${summary.retryBackoff} task(s)`];
   else if (summary.starting > 0) [reason, message] = ['WaitingForTasks', `Waiting for ${summary.starting} task(s) to start running`];
   else return { phase: 'Running' };
-  return { phase: waitingPhase(summary, refs), reason, message };
+  return { phase: waitingPhase(summary), reason, message };
 }
 
-function waitingPhase(summary: RunSummary, refs: readonly TaskRef[]): RunPhase {
-  if (refs.length === 0) return 'Starting';
+function waitingPhase(summary: RunSummary): RunPhase {
+  if (attempts(summary) === 0) return 'Starting';
   if (summary.retryBackoff > 0) return 'RetryBackoff';
-  if (summary.indexes.some((view) => view.state === 'Starting' && view.refs.length > 1)) return 'Retrying';
+  if (summary.indexes.some((view) => view.state === 'Starting' && view.attempts > 1)) return 'Retrying';
   return 'Pending';
+}
+
+/** Every attempt made, folded ones included. */
+export function attempts(summary: RunSummary): number {
+  return summary.indexes.reduce((sum, view) => sum + view.attempts, 0);
 }

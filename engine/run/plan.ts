@@ -6,17 +6,19 @@
 import { formatFieldError, type FieldError } from '../errors.js';
 import { canonicalIndexJson, expandIndexes } from '../indexes.js';
 import { validateRun } from '../render.js';
-import type { JobRunObject, JobRunStatus, TaskRef } from '../schema/resources.js';
+import type { FoldedTasks, JobRunObject, JobRunStatus, TaskRef } from '../schema/resources.js';
 import { compact } from './compact.js';
 import { decideCreates } from './creates.js';
 import { runEvents } from './events.js';
+import { foldAttempts, FOLD_THRESHOLD_BYTES, readFolded, statusBytes } from './fold.js';
 import { summarize, type IndexView } from './index-status.js';
 import { decideKills } from './kills.js';
 import { restampConditions, runConditions } from './kstatus.js';
-import { startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
+import { attempts, startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
+import { boundResults } from './results.js';
 import { decideStart } from './start.js';
 import { decideStrays } from './strays.js';
-import { mergeTaskRefs, taskKind } from './task-refs.js';
+import { indexJson, isFinished, mergeTaskRefs, taskKind } from './task-refs.js';
 import { templateHash } from './template-hash.js';
 import { formatTime, nextAfter, parseTime, type Millis } from './time.js';
 import type { RunPlan, RunSnapshot } from './types.js';
@@ -81,7 +83,7 @@ function queued(run: JobRunObject, start: { readonly reason: string; readonly me
   return { status, create: [], kill: [], events, ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }) };
 }
 
-function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
+function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOLD_BYTES }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
   const previous = run.status ?? {};
   const template = run.spec.template;
   const runName = run.metadata.name;
@@ -92,9 +94,14 @@ function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Mill
   const finished = TERMINAL_PHASES.has(previous.phase);
   const killTimestamp = run.spec.killTimestamp;
   const killedAt = killTimestamp && parseTime(killTimestamp) <= now ? killTimestamp : undefined;
-  const summarizeRefs = (refs: readonly TaskRef[]) => summarize({ runName, indexes, refs, maxAttempts, strategy });
+  const folded = readFolded(previous.foldedTasks, indexes);
+  const summarizeRefs = (refs: readonly TaskRef[]) => summarize({ runName, indexes, refs, maxAttempts, strategy, folded });
 
-  const { refs: merged, strays } = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now);
+  const knownStrays = new Set((previous.strayTasks ?? []).map((stray) => stray.uid));
+  const observed = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now, { folded, strays: knownStrays });
+  const strays = observed.strays;
+  const finishedBefore = new Set((previous.tasks ?? []).filter(isFinished).map((ref) => ref.name));
+  const merged = boundResults(observed.refs, (ref) => !finishedBefore.has(ref.name));
   const straying = decideStrays(previous.strayTasks ?? [], strays, kind.kind, now);
   const before = summarizeRefs(merged);
   // Kills go on after the run finished: a late first attempt GitOps applies must not run unchecked.
@@ -124,27 +131,36 @@ function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Mill
   const outcome = finished ? finishedOutcome(previous) : startedOutcome({ summary, refs, killedAt, strategy, now });
   const currentHash = templateHash(template);
   const startedHash = previous.templateHash ?? currentHash;
-  const status = withConditions(
-    run,
-    {
-      ...outcome,
-      startTime: previous.startTime ?? formatTime(startTime),
-      progress: `${summary.succeeded}/${indexes.length}`,
-      createdTasks: refs.length,
-      runningTasks: refs.filter((ref) => ref.runningTimestamp && !ref.finishTimestamp).length,
-      tasks: refs,
-      indexes: summary.indexes.map(indexStatus),
-      strayTasks: straying.records.length ? straying.records : undefined,
-      templateHash: startedHash,
-    },
-    outcome,
-    now,
-    startedHash !== currentHash,
-  );
+  const statusOf = (kept: readonly TaskRef[], foldedTasks: readonly FoldedTasks[]) => {
+    const listed = foldedTasks.length ? new Set(kept.map(indexJson)) : undefined;
+    return withConditions(
+      run,
+      {
+        ...outcome,
+        startTime: previous.startTime ?? formatTime(startTime),
+        progress: `${summary.succeeded}/${indexes.length}`,
+        createdTasks: attempts(summary),
+        runningTasks: refs.filter((ref) => ref.runningTimestamp && !ref.finishTimestamp).length,
+        tasks: [...kept],
+        // Once attempts are folded, the indexes listed are those with refs: foldedTasks has the others.
+        indexes: summary.indexes.filter((view) => !listed || listed.has(canonicalIndexJson(view.index))).map(indexStatus),
+        strayTasks: straying.records.length ? straying.records : undefined,
+        foldedTasks: foldedTasks.length ? [...foldedTasks] : undefined,
+        templateHash: startedHash,
+      },
+      outcome,
+      now,
+      startedHash !== currentHash,
+    );
+  };
+  const full = statusOf(refs, previous.foldedTasks ?? []);
+  // Events first: an attempt folded as it finishes still gets its TaskFinished event.
   const events = [
-    ...runEvents({ previous, next: status, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts }),
+    ...runEvents({ previous, next: full, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts }),
     ...straying.events,
   ];
+  const folding = statusBytes(full) > foldAboveBytes ? foldAttempts(summary.indexes, refs, going(tasks)) : undefined;
+  const status = folding ? statusOf(folding.refs, folding.groups) : full;
   const killAt = killTimestamp && !TERMINAL_PHASES.has(outcome.phase) ? parseTime(killTimestamp) : undefined;
   const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, ...straying.wakeAt, killAt]);
   return {
@@ -156,6 +172,11 @@ function planStarted({ run, tasks, issuedCreates }: RunSnapshot, startTime: Mill
   };
 }
 
+/** Names of the task objects observed still going. */
+function going(tasks: RunSnapshot['tasks']): Set<string> {
+  return new Set(tasks.filter((task) => task.observation.state !== 'Terminated').map((task) => task.name));
+}
+
 function finishedOutcome(previous: JobRunStatus): RunOutcome {
   const { phase, result, reason, message, finishTime } = previous;
   return { phase: phase!, result, reason, message, finishTime };
@@ -163,7 +184,7 @@ function finishedOutcome(previous: JobRunStatus): RunOutcome {
 
 function indexStatus(view: IndexView): NonNullable<JobRunStatus['indexes']>[number] {
   const index = JSON.parse(canonicalIndexJson(view.index)) as Record<string, unknown>;
-  return compact({ index, key: view.key, createdTasks: view.refs.length, state: view.state, result: view.result });
+  return compact({ index, key: view.key, createdTasks: view.attempts, state: view.state, result: view.result });
 }
 
 function withConditions(run: JobRunObject, status: JobRunStatus, outcome: RunOutcome, now: Millis, templateChanged?: boolean): JobRunStatus {

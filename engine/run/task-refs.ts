@@ -9,6 +9,7 @@ import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
 import type { TaskRef } from '../schema/resources.js';
 import type { TaskTemplate } from '../schema/template.js';
 import { compact } from './compact.js';
+import { foldedAttempt, type FoldedByIndex, type FoldedIndex } from './fold.js';
 import { formatTime, parseTime, type Millis } from './time.js';
 import type { ObservedTask } from './types.js';
 
@@ -57,12 +58,17 @@ export interface MergedRefs {
  * same task only if it is the same object (uid; creationTimestamp for refs written before uids were
  * kept); any other object is a stray, reported and stopped, never merged into the record.
  */
-export function mergeTaskRefs(previous: readonly TaskRef[], observed: readonly ObservedTask[], kind: TaskKind, now: Millis): MergedRefs {
+export function mergeTaskRefs(previous: readonly TaskRef[], observed: readonly ObservedTask[], kind: TaskKind, now: Millis, history: FoldedHistory = NO_HISTORY): MergedRefs {
   const previousByName = new Map(previous.map((ref) => [ref.name, ref]));
   const refs: TaskRef[] = [];
   const strays: ObservedTask[] = [];
   const seen = new Set<string>();
   for (const task of observed) {
+    const folded = foldedAttempt(history.folded, task.index, task.retryIndex);
+    if (folded) {
+      if (isFoldedStray(task, folded, history.strays)) strays.push(task);
+      continue;
+    }
     const before = previousByName.get(task.name);
     if (before && isFinished(before)) {
       if (!isSameObject(before, task)) strays.push(task);
@@ -81,6 +87,25 @@ export function mergeTaskRefs(previous: readonly TaskRef[], observed: readonly O
     refs.push(isFinished(ref) || isCreateRequested(ref) ? ref : vanishedRef(ref, now));
   }
   return { refs: sortRefs(refs), strays };
+}
+
+/** What the status keeps of finished attempts that are no longer refs. */
+export interface FoldedHistory {
+  readonly folded: FoldedByIndex;
+  /** The uids of strays on record: they stay strays whatever they do next. */
+  readonly strays: ReadonlySet<string>;
+}
+
+const NO_HISTORY: FoldedHistory = { folded: new Map(), strays: new Set() };
+
+/**
+ * A folded attempt has no uid on record: its own object had ended and was created before the
+ * attempts folded with it finished; an object going, or created later, is another.
+ */
+function isFoldedStray(task: ObservedTask, folded: FoldedIndex, strays: ReadonlySet<string>): boolean {
+  if (task.uid && strays.has(task.uid)) return true;
+  if (task.observation.state !== 'Terminated') return true;
+  return task.creationTimestamp !== '' && parseTime(task.creationTimestamp) > folded.lastFinish;
 }
 
 function isSameObject(ref: TaskRef, task: ObservedTask): boolean {

@@ -49,6 +49,11 @@ export interface RunSnapshot {
    * `eventMessage` when the message carries values (they may be option values).
    */
   readonly rejection?: { readonly reason: string; readonly message: string; readonly eventMessage?: string };
+  /**
+   * Fold finished attempts once the status is larger than this (fold.ts); tests set 0 to fold at
+   * every plan. @default FOLD_THRESHOLD_BYTES
+   */
+  readonly foldAboveBytes?: number;
   /** Not admitted yet (engine/run/admission.ts): a run that has not started waits, queued, until then. */
   readonly hold?: { readonly reason: string; readonly message: string; readonly until: Date };
 }

@@ -26,6 +26,7 @@ export type RunPhase = (typeof RUN_PHASES)[number];
 export const TASK_STATES = ['Starting', 'Running', 'Killing', 'Terminated', 'DeletedFinalStateUnknown'] as const;
 export const TASK_RESULTS = ['Succeeded', 'Failed', 'Killed'] as const;
 export const INDEX_STATES = ['NotCreated', 'RetryBackoff', 'Starting', 'Running', 'Terminated'] as const;
+export const RESULT_OMISSIONS = ['TooLarge', 'StatusBudget'] as const;
 export const RUN_RESULTS = ['Success', 'Failed', 'AdmissionError', 'Killed', 'FinalStateUnknown'] as const;
 
 export const ConcurrencySpecSchema = StrictObject({
@@ -141,6 +142,15 @@ const TaskRefSchema = StrictObject({
     ),
   ),
   taskResult: Type.Optional(OpaqueObject('The parsed result payload, when the executor has one.')),
+  resultOmitted: Type.Optional(
+    StrictObject(
+      {
+        reason: StringEnum(RESULT_OMISSIONS),
+        bytes: Type.Integer({ description: 'The size of the result as JSON.' }),
+      },
+      { description: 'The task had a result that the status does not keep (TooLarge: over 4 KiB; StatusBudget: the run\'s results budget was spent). The task object still has it while it exists.' },
+    ),
+  ),
 });
 
 const StrayTaskSchema = StrictObject(
@@ -163,6 +173,16 @@ const IndexStatusSchema = StrictObject({
   result: Type.Optional(StringEnum(['Succeeded', 'Failed'] as const)),
 });
 
+const FoldedTasksSchema = StrictObject(
+  {
+    indexes: Type.String({ description: 'Positions in the run\'s index list, as ranges: "0-3,7".' }),
+    attempts: Type.Integer({ minimum: 1, description: 'Finished attempts of each of these indexes folded here (retry indexes 0 to attempts-1).' }),
+    lastFinishTime: Timestamp('The latest finish of the folded attempts.'),
+    lastStatus: TaskStatusSchema,
+  },
+  { description: 'Finished attempts summarized per index once the status outgrew its detail budget; their events have the detail.' },
+);
+
 export const JobRunStatusSchema = StrictObject({
   phase: Type.Optional(StringEnum(RUN_PHASES)),
   result: Type.Optional(StringEnum(RUN_RESULTS)),
@@ -176,6 +196,7 @@ export const JobRunStatusSchema = StrictObject({
   tasks: Type.Optional(Type.Array(TaskRefSchema)),
   indexes: Type.Optional(Type.Array(IndexStatusSchema)),
   strayTasks: Type.Optional(Type.Array(StrayTaskSchema)),
+  foldedTasks: Type.Optional(Type.Array(FoldedTasksSchema)),
   observedGeneration: Type.Optional(Type.Integer()),
   conditions: Type.Optional(Type.Array(ConditionSchema)),
   templateHash: Type.Optional(Type.String({ description: 'Hash of spec.template when the run started; a later edit sets TemplateChanged.' })),
@@ -189,6 +210,7 @@ export type JobRunSpec = Static<typeof JobRunSpecSchema>;
 export type JobRunStatus = Static<typeof JobRunStatusSchema>;
 export type TaskRef = Static<typeof TaskRefSchema>;
 export type StrayTask = Static<typeof StrayTaskSchema>;
+export type FoldedTasks = Static<typeof FoldedTasksSchema>;
 
 /** The object metadata taskplane reads; the rest passes through untouched. */
 export interface ObjectMeta {

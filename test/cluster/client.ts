@@ -207,9 +207,13 @@ export async function finishPod(
   namespace: string,
   name: string,
   phase: TerminalPhase,
-  { exitCode = phase === 'Succeeded' ? 0 : 1, c = clients() }: { exitCode?: number; c?: Clients } = {},
+  { exitCode = phase === 'Succeeded' ? 0 : 1, message, c = clients() }: { exitCode?: number; message?: string; c?: Clients } = {},
 ): Promise<V1Pod> {
   const pod = await c.core.readNamespacedPod({ name, namespace });
   const status = finishedStatus({ spec: pod.spec, status: { startTime: pod.status?.startTime } }, phase, exitCode);
+  // The termination message, as the kubelet reads it from /dev/termination-log (a task's result).
+  if (message !== undefined) {
+    for (const container of status.containerStatuses as { state: { terminated?: object } }[]) container.state.terminated = { ...container.state.terminated, message };
+  }
   return c.core.patchNamespacedPodStatus({ name, namespace, body: { status } }, mergePatch);
 }

@@ -126,7 +126,7 @@ function applyChange(sim: RunSim, pick: number, to: string): void {
 }
 
 describe('planRun properties', () => {
-  it('deterministic, idempotent, never creates an attempt twice, finished runs stay finished, kstatus agrees with the phase', () => {
+  it('deterministic, idempotent, never creates an attempt twice, finished runs stay finished, kstatus agrees with the phase, a folded status decides the same', () => {
     fc.assert(fc.property(runConfig, fc.array(step, { minLength: 1, maxLength: 20 }), simulate), { numRuns: 300 });
   });
 });

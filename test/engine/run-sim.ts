@@ -58,10 +58,20 @@ export class RunSim {
     return { run: this.run, tasks: [...this.tasks.values()], now: new Date(T0 + this.clock * 1000), ...(this.concurrency && { concurrency: this.concurrency }) };
   }
 
+  /**
+   * A twin of the run's status that folds finished attempts at every plan (engine/run/fold.ts),
+   * planned on the same observations: it must decide exactly what the full status decides.
+   */
+  private folded?: JobRunObject['status'];
+
   /** Plans, checks determinism and idempotence, then applies the plan as the runtime would. */
   plan(options: { applyCreates?: boolean } = {}): RunPlan {
     const snapshot = this.snapshot();
     const plan = planRun(snapshot);
+    const twin = planRun({ ...snapshot, run: { ...snapshot.run, status: this.folded }, foldAboveBytes: 0 });
+    expectSameDecisions(twin, plan);
+    expect(planRun({ ...snapshot, run: { ...snapshot.run, status: twin.status }, foldAboveBytes: 0 }).status).toStrictEqual(twin.status);
+    this.folded = twin.status;
     expect(planRun(snapshot)).toStrictEqual(plan);
     expect(validateAgainst(JobRunStatusSchema, plan.status, 'status')).toEqual([]);
     const again = planRun({ ...snapshot, run: { ...snapshot.run, status: plan.status } });
@@ -133,6 +143,29 @@ export class RunSim {
   condition(type: string) {
     return this.status.conditions?.find((c) => c.type === type);
   }
+}
+
+/**
+ * A plan on a folded status decides what the plan on the full status decides: the same creates, kills,
+ * events, wake-up and run status; the same unfinished refs; and every index it still lists as the
+ * full status has it (the others are in foldedTasks).
+ */
+export function expectSameDecisions(folded: RunPlan, full: RunPlan): void {
+  const { tasks, indexes, foldedTasks, ...status } = folded.status;
+  const { tasks: fullTasks, indexes: fullIndexes, foldedTasks: none, ...fullStatus } = full.status;
+  expect(none).toBeUndefined();
+  expect({ status, create: folded.create, kill: folded.kill, events: folded.events, requeueAt: folded.requeueAt }).toStrictEqual({
+    status: fullStatus,
+    create: full.create,
+    kill: full.kill,
+    events: full.events,
+    requeueAt: full.requeueAt,
+  });
+  const unfinished = (refs: typeof tasks) => (refs ?? []).filter((ref) => !ref.finishTimestamp);
+  expect(unfinished(tasks)).toStrictEqual(unfinished(fullTasks));
+  const fullByKey = new Map(fullIndexes?.map((index) => [index.key, index]));
+  for (const index of indexes ?? []) expect(index).toStrictEqual(fullByKey.get(index.key));
+  if (!foldedTasks) expect({ tasks, indexes }).toStrictEqual({ tasks: fullTasks, indexes: fullIndexes });
 }
 
 /** A plan in the terms the scenario tables use. */

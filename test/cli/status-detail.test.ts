@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { runDetail } from '../../cli/status.js';
+import { makeRun } from '../engine/run-sim.js';
+
+describe('taskplane status <run>', () => {
+  it('shows folded attempts: the last one with its outcome, earlier ones as ended', () => {
+    const run = makeRun({ template: { maxAttempts: 3, parallelism: { withCount: 3 } } });
+    const status = {
+      phase: 'Failed' as const,
+      foldedTasks: [
+        { indexes: '0,2', attempts: 3, lastFinishTime: '2026-11-21T00:10:00Z', lastStatus: { state: 'Terminated' as const, result: 'Failed' as const, reason: 'Error' } },
+        { indexes: '1', attempts: 1, lastFinishTime: '2026-11-21T00:05:00Z', lastStatus: { state: 'Terminated' as const, result: 'Succeeded' as const } },
+      ],
+    };
+    const text = runDetail({ ...run, status } as never, Date.parse('2026-11-21T01:00:00Z'), (text) => text);
+    const rows = text.split('\n').filter((line) => /^\d /.test(line)).map((line) => line.split(/\s{2,}/).map((cell) => cell.trim()));
+    expect(rows).toEqual([
+      ['0', 'ended', 'ended', 'Failed (Error)'],
+      ['1', 'Succeeded', '-', '-'],
+      ['2', 'ended', 'ended', 'Failed (Error)'],
+    ]);
+  });
+});
