@@ -86,7 +86,7 @@ export function prepareRun(config: JobConfigObject, flags: RunFlags, now: Date):
     {
       name: runName,
       optionValues: parseOptionValues(flags.options ?? [], config.spec.options ?? []),
-      substitutions: parsePairs(flags.substitutions ?? [], '--substitution'),
+      substitutions: Object.fromEntries(parsePairs(flags.substitutions ?? [], '--substitution')),
       materialization: 'Deferred',
       ...(startAfter && { startAfter: startAfter.toISOString().replace(/\.000Z$/, 'Z') }),
     },
@@ -99,28 +99,27 @@ export function prepareRun(config: JobConfigObject, flags: RunFlags, now: Date):
 
 const describeAll = (errors: readonly FieldError[]) => errors.map(formatFieldError).join('; ');
 
-function parsePairs(pairs: readonly string[], flag: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const pair of pairs) {
+/** Entries, not assignments: a name such as `__proto__` is kept (and judged by the engine), never dropped. */
+function parsePairs(pairs: readonly string[], flag: string): [string, string][] {
+  return pairs.map((pair) => {
     const at = pair.indexOf('=');
     if (at <= 0) throw new UsageError(`${flag} ${pair}: expected name=value`);
-    values[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return values;
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  });
 }
 
 /** Command-line text to the types the options take: booleans for Bool, comma-separated lists for Multi. */
 function parseOptionValues(pairs: readonly string[], specs: readonly OptionSpec[]): Record<string, unknown> {
   const typeOf = new Map(specs.map((s) => [s.name, s.type]));
-  const values: Record<string, unknown> = {};
-  for (const [name, text] of Object.entries(parsePairs(pairs, '--option'))) {
+  const values: [string, unknown][] = [];
+  for (const [name, text] of parsePairs(pairs, '--option')) {
     const type = typeOf.get(name);
     if (type === 'Bool') {
       const lowered = text.toLowerCase();
       if (!['true', 'false'].includes(lowered)) throw new UsageError(`--option ${name}=${text}: ${name} is a Bool option; use true or false`);
-      values[name] = lowered === 'true';
-    } else if (type === 'Multi') values[name] = text === '' ? [] : text.split(',');
-    else values[name] = text; // Unknown names go through so that the engine reports them with its suggestions.
+      values.push([name, lowered === 'true']);
+    } else if (type === 'Multi') values.push([name, text === '' ? [] : text.split(',')]);
+    else values.push([name, text]); // Unknown names go through so that the engine reports them with its suggestions.
   }
-  return values;
+  return Object.fromEntries(values);
 }
