@@ -17,7 +17,8 @@ export function validateJobConfig(name: string, spec: JobConfigSpec): FieldError
   if (!spec?.template?.taskTemplate) return errors;
   errors.push(...validateOptionSpecs(spec.options ?? []));
   errors.push(...validateParallelism(spec.template.parallelism, 'spec.template.parallelism'));
-  errors.push(...selectExecutor(spec.template.taskTemplate, 'spec.template.taskTemplate').errors);
+  // The executor's own checks read the template's shape: only once the schema has accepted it.
+  if (!errors.some((e) => e.field.startsWith('spec.template.taskTemplate'))) errors.push(...selectExecutor(spec.template.taskTemplate, 'spec.template.taskTemplate').errors);
   const { policy, maxConcurrency } = spec.concurrency ?? {};
   if (policy === 'Allow' && maxConcurrency !== undefined) {
     errors.push({ field: 'spec.concurrency.maxConcurrency', message: 'cannot be set with policy Allow', value: maxConcurrency, valid: 'policy Forbid or Enqueue' });

@@ -54,7 +54,8 @@ export function validateRun(run: JobRunObject): FieldError[] {
   const template = run.spec.template;
   if (!template?.taskTemplate) return errors;
   errors.push(...validateParallelism(template.parallelism, 'spec.template.parallelism'));
-  errors.push(...selectExecutor(template.taskTemplate, TEMPLATE_FIELD).errors);
+  // The executor's own checks read the template's shape: only once the schema has accepted it.
+  if (!errors.some((e) => e.field.startsWith(TEMPLATE_FIELD))) errors.push(...selectExecutor(template.taskTemplate, TEMPLATE_FIELD).errors);
   for (const key of Object.keys(run.spec.substitutions ?? {})) {
     if (COMPUTED_VARIABLE.test(key)) {
       errors.push({ field: childField('spec.substitutions', key), message: 'job.* and task.* variables are computed by taskplane and cannot be set', value: key });
