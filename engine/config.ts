@@ -1,6 +1,6 @@
 /** Validation of a JobConfig definition, shared by the constructs (synth) and the CLI (cluster objects). */
 import type { FieldError } from './errors.js';
-import { selectExecutor } from './executors/index.js';
+import { executorErrors } from './executors/index.js';
 import { validateParallelism } from './indexes.js';
 import { DNS_LABEL_PATTERN } from './names.js';
 import { validateOptionSpecs } from './options/index.js';
@@ -17,8 +17,7 @@ export function validateJobConfig(name: string, spec: JobConfigSpec): FieldError
   if (!spec?.template?.taskTemplate) return errors;
   errors.push(...validateOptionSpecs(spec.options ?? []));
   errors.push(...validateParallelism(spec.template.parallelism, 'spec.template.parallelism'));
-  // The executor's own checks read the template's shape: only once the schema has accepted it.
-  if (!errors.some((e) => e.field.startsWith('spec.template.taskTemplate'))) errors.push(...selectExecutor(spec.template.taskTemplate, 'spec.template.taskTemplate').errors);
+  errors.push(...executorErrors(spec.template.taskTemplate, 'spec.template.taskTemplate', errors));
   const { policy, maxConcurrency } = spec.concurrency ?? {};
   if (policy === 'Allow' && maxConcurrency !== undefined) {
     errors.push({ field: 'spec.concurrency.maxConcurrency', message: 'cannot be set with policy Allow', value: maxConcurrency, valid: 'policy Forbid or Enqueue' });

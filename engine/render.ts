@@ -4,7 +4,7 @@
  * (retries, Deferred runs). Both must produce the same bytes ("render parity").
  */
 import { childField, type FieldError } from './errors.js';
-import { selectExecutor, type Manifest } from './executors/index.js';
+import { executorErrors, selectExecutor, type Manifest } from './executors/index.js';
 import { canonicalIndexJson, expandIndexes, indexVariables, validateParallelism, type ParallelIndex } from './indexes.js';
 import {
   ANNOTATION_ARGOCD_IGNORE_HEALTH,
@@ -54,8 +54,7 @@ export function validateRun(run: JobRunObject): FieldError[] {
   const template = run.spec.template;
   if (!template?.taskTemplate) return errors;
   errors.push(...validateParallelism(template.parallelism, 'spec.template.parallelism'));
-  // The executor's own checks read the template's shape: only once the schema has accepted it.
-  if (!errors.some((e) => e.field.startsWith(TEMPLATE_FIELD))) errors.push(...selectExecutor(template.taskTemplate, TEMPLATE_FIELD).errors);
+  errors.push(...executorErrors(template.taskTemplate, TEMPLATE_FIELD, errors));
   for (const key of Object.keys(run.spec.substitutions ?? {})) {
     if (COMPUTED_VARIABLE.test(key)) {
       errors.push({ field: childField('spec.substitutions', key), message: 'job.* and task.* variables are computed by taskplane and cannot be set', value: key });

@@ -15,7 +15,7 @@ export interface Clock {
 export const systemClock: Clock = { now: () => new Date() };
 
 /** Node's timers overflow past 2^31 - 1 ms; a far wake-up is re-armed by the woken code. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Runs `callback` when `clock` reads `at`: the clock's own timer, or a real one. */
 export function timerAt(clock: Clock, at: Date, callback: () => void): () => void {

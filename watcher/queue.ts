@@ -3,9 +3,7 @@
  * workers at once (a key added while it is processed is processed again afterwards), can be added
  * after a delay or at a time, and failing keys back off exponentially until `forget`.
  */
-import { systemClock, timerAt, type Clock } from './clock.js';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS, systemClock, timerAt, type Clock } from './clock.js';
 
 export class WorkQueue {
   private readonly queue: string[] = [];

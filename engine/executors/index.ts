@@ -23,6 +23,14 @@ export interface SelectedExecutor {
   readonly field: string;
 }
 
+/**
+ * The executor's own checks of a task template, only once the schema accepted the template's shape
+ * (`schemaErrors` has nothing under `field`): the checks read that shape and would throw on another.
+ */
+export function executorErrors(taskTemplate: TaskTemplate, field: string, schemaErrors: readonly FieldError[]): FieldError[] {
+  return schemaErrors.some((e) => e.field.startsWith(field)) ? [] : selectExecutor(taskTemplate, field).errors;
+}
+
 /** The one executor a task template names, or the errors that explain why there is not exactly one. */
 export function selectExecutor(taskTemplate: TaskTemplate, field: string): { selected?: SelectedExecutor; errors: FieldError[] } {
   const named = Object.keys(taskTemplate).filter((key) => (taskTemplate as Record<string, unknown>)[key] !== undefined);
