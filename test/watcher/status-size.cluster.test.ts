@@ -39,10 +39,7 @@ describe(`a run of ${TASKS} tasks with ${MAX_RESULT_BYTES}-byte results`, () => 
   it('finishes with its status written, within the status budget, each index run once', async () => {
     const { config, run, tasks } = synthRun(ns.name, { name: 'big', parallelism: Parallelism.withCount(TASKS), task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r1', {}));
     await applyAsGitOps([config, run, ...tasks]);
-    const seen = await waitForRun(client, ns.name, 'big-r1', 'all first attempts seen', (r) => r.status?.createdTasks === TASKS && !r.status.tasks?.some((ref) => !ref.uid), 120_000);
-    // 400 refs would take ~140 KB: over the fold threshold, the tasks going are packed.
-    expect(seen.status?.liveTasks?.length).toBeGreaterThan(0);
-    expect(statusBytes(seen.status!)).toBeLessThan(FOLD_THRESHOLD_BYTES / 8);
+    await waitForRun(client, ns.name, 'big-r1', 'all first attempts seen', (r) => r.status?.createdTasks === TASKS && !r.status.tasks?.some((ref) => !ref.uid), 120_000);
     for (let i = 0; i < TASKS; i++) {
       const message = result(i, MAX_RESULT_BYTES);
       expect(Buffer.byteLength(message)).toBe(MAX_RESULT_BYTES);
