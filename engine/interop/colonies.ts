@@ -133,7 +133,7 @@ export function mapFunctionSpec(spec: unknown, field = 'functionSpec'): { mappin
   if (!isRecord(env) || !Object.values(env).every((v) => typeof v === 'string')) errors.push({ field: `${field}.env`, message: 'must map names to strings', value: env, valid: 'e.g. { "LOG_LEVEL": "debug" }' });
 
   if (errors.length > 0) return { errors };
-  const processId = (text: string) => text.replaceAll(PROCESS_ID, '${job.name}');
+  const processId = (text: string) => text.replaceAll(PROCESS_ID, () => '${job.name}');
   const container = (process: number) => ({
     name: `process-${process}`,
     image,

@@ -95,31 +95,42 @@ export function readFurikoJobConfig(object: unknown): FurikoImport {
   checkKeys(jobTemplate, 'spec.template.spec', ['taskTemplate', 'parallelism', 'maxAttempts', 'retryDelaySeconds', 'taskPendingTimeoutSeconds', 'forbidTaskForceDeletion'], errors);
   // forbidTaskForceDeletion needs no counterpart: the watcher never force-deletes a task.
   const taskTemplate = record(jobTemplate.taskTemplate, 'spec.template.spec.taskTemplate', errors);
-  checkKeys(taskTemplate, 'spec.template.spec.taskTemplate', ['pod'], errors);
-  const pod = record(taskTemplate.pod, 'spec.template.spec.taskTemplate.pod', errors);
-  if (!isRecord(taskTemplate.pod)) errors.push({ field: 'spec.template.spec.taskTemplate.pod', message: 'is required: Furiko\'s only executor', valid: 'a PodTemplateSpec' });
+  const otherExecutors = Object.fromEntries(Object.keys(taskTemplate).map((key) => [key, "Furiko's executor is pod; use TaskTemplate.job/workflow/customResource in taskplane directly"]));
+  checkKeys(taskTemplate, 'spec.template.spec.taskTemplate', ['pod'], errors, otherExecutors);
   const podField = 'spec.template.spec.taskTemplate.pod';
+  const hasPod = isRecord(taskTemplate.pod);
+  if (!hasPod) errors.push({ field: podField, message: "is required: Furiko's only executor", value: taskTemplate.pod, valid: 'a PodTemplateSpec' });
+  // Without a pod, a stand-in keeps validation to the other fields (the spec is not returned).
+  const pod = hasPod ? (taskTemplate.pod as Json) : { spec: { containers: [{ name: 'main', image: 'unread' }] } };
   const translated = mapStrings(pod, (text, field) => fromFurikoText(text, field, errors, `${podField}.${field}`)) as Json;
 
   const schedule = spec.schedule === undefined ? undefined : record(spec.schedule, 'spec.schedule', errors);
+  let scheduleSpec: Json | undefined;
   if (schedule) {
     // lastUpdated is written by Furiko's webhook; taskplane's watcher keeps its own record.
     checkKeys(schedule, 'spec.schedule', ['cron', 'disabled', 'constraints', 'lastUpdated'], errors);
-    checkKeys(record(schedule.cron, 'spec.schedule.cron', errors), 'spec.schedule.cron', ['expression', 'expressions', 'timezone'], errors);
-    checkKeys(record(schedule.constraints, 'spec.schedule.constraints', errors), 'spec.schedule.constraints', ['notBefore', 'notAfter'], errors);
+    const cron = record(schedule.cron, 'spec.schedule.cron', errors);
+    const constraints = record(schedule.constraints, 'spec.schedule.constraints', errors);
+    checkKeys(cron, 'spec.schedule.cron', ['expression', 'expressions', 'timezone'], errors);
+    checkKeys(constraints, 'spec.schedule.constraints', ['notBefore', 'notAfter'], errors);
+    // Only known keys go on, so the schema does not report a reported key again.
+    scheduleSpec = {
+      cron: pick(cron, ['expression', 'expressions', 'timezone']),
+      ...pick(schedule, ['disabled']),
+      ...(schedule.constraints !== undefined && { constraints: pick(constraints, ['notBefore', 'notAfter']) }),
+    };
   }
   const option = record(spec.option, 'spec.option', errors);
   checkKeys(option, 'spec.option', ['options'], errors);
 
   const labels = mergeLabels(record(metadata.labels, 'metadata.labels', errors), record(templateMetadata.labels, 'spec.template.metadata.labels', errors), errors);
-  const { lastUpdated: _lastUpdated, ...scheduleSpec } = schedule ?? {};
   const result: JobConfigSpec = {
     template: {
       taskTemplate: { pod: translated as never },
       ...pick(jobTemplate, ['parallelism', 'maxAttempts', 'retryDelaySeconds', 'taskPendingTimeoutSeconds']),
     },
     concurrency: spec.concurrency as JobConfigSpec['concurrency'],
-    ...(schedule && { schedule: scheduleSpec as JobConfigSpec['schedule'] }),
+    ...(scheduleSpec && { schedule: scheduleSpec as JobConfigSpec['schedule'] }),
     ...(option.options !== undefined && { options: option.options as JobConfigSpec['options'] }),
   };
   const name = typeof metadata.name === 'string' ? metadata.name : undefined;

@@ -39,7 +39,8 @@ export function mapStrings(value: unknown, map: (text: string, field: string) =>
  */
 export function fromFurikoText(text: string, field: string, errors: FieldError[], at: string): string {
   if (!text.includes('${')) return text;
-  if (!furikoSubstitutes(field)) return text.replaceAll('${', '$${');
+  // A replacer function: in a replacement string "$$" would mean one "$".
+  if (!furikoSubstitutes(field)) return text.replaceAll('${', () => '$${');
   let out = '';
   for (let i = 0; i < text.length; ) {
     if (text.startsWith('$${', i)) {
