@@ -2,7 +2,7 @@ import { Chart, Duration } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { parseAllDocuments } from 'yaml';
 import { ValidationError, type FieldError } from '../engine/errors.js';
-import { writeFurikoJobConfig } from '../engine/interop/furiko-export.js';
+import { writeFurikoJobConfig, type FurikoJobConfigObject } from '../engine/interop/furiko-export.js';
 import { readFurikoJobConfig, type FurikoImport } from '../engine/interop/furiko-import.js';
 import type { OptionSpec } from '../engine/schema/option.js';
 import type { JobConfigSpec } from '../engine/schema/resources.js';
@@ -18,7 +18,7 @@ import { TaskTemplate } from './task-template.js';
 const UNREAD = { pod: { spec: { containers: [{ name: 'main', image: 'unread' }] } } };
 
 /** `JobConfig.fromFuriko`: the mapping is engine/interop/furiko-import.ts. @internal */
-export function jobConfigFromFuriko(scope: Construct, id: string, source: string | Readonly<Record<string, unknown>>): JobConfig<OptionDefinitions> {
+export function jobConfigFromFuriko(scope: Construct, id: string, source: string | FurikoJobConfigObject | Readonly<Record<string, unknown>>): JobConfig<OptionDefinitions> {
   const { object, errors: parseErrors } = typeof source === 'string' ? parseOne(source) : { object: source, errors: [] };
   const read: FurikoImport = parseErrors.length ? { labels: {}, errors: parseErrors } : readFurikoJobConfig(object);
   const props: JobConfigProps<OptionDefinitions> = read.spec
@@ -106,7 +106,7 @@ function optionOf(spec: OptionSpec): Option<unknown, boolean> {
 }
 
 /** `JobConfig.toFuriko`: the Furiko JobConfig, or a ValidationError naming every field Furiko cannot express. @internal */
-export function furikoJobConfigOf(config: JobConfig<any>): Record<string, unknown> {
+export function furikoJobConfigOf(config: JobConfig<any>): FurikoJobConfigObject {
   const { object, errors } = writeFurikoJobConfig({
     name: config.name,
     ...(config.namespace && { namespace: config.namespace }),

@@ -10,6 +10,7 @@ import { withTaskLabels } from '../engine/template-labels.js';
 import { addFieldValidation, unwritable } from './_validation.js';
 import { Concurrency } from './concurrency.js';
 import { jobConfigFromFunctionSpec, type FunctionSpec, type FunctionSpecJobProps } from './function-spec.js';
+import type { FurikoJobConfigObject } from '../engine/interop/furiko-export.js';
 import { furikoJobConfigOf, jobConfigFromFuriko } from './furiko.js';
 import { JobRun, type JobRunProps } from './job-run.js';
 import type { OptionDefinitions } from './option.js';
@@ -120,7 +121,7 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
    * Reads a Furiko JobConfig (`execution.furiko.io/v1alpha1`, YAML text or a parsed object). Every
    * field taskplane cannot express is a synth error (docs/synth.md).
    */
-  public static fromFuriko(scope: Construct, id: string, source: string | Readonly<Record<string, unknown>>): JobConfig<OptionDefinitions> {
+  public static fromFuriko(scope: Construct, id: string, source: string | FurikoJobConfigObject | Readonly<Record<string, unknown>>): JobConfig<OptionDefinitions> {
     return jobConfigFromFuriko(scope, id, source);
   }
 
@@ -187,7 +188,7 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
    * This JobConfig as a Furiko JobConfig object, for clusters that run Furiko. Throws a
    * ValidationError naming every field Furiko cannot express (pod executor only).
    */
-  public toFuriko(): Record<string, unknown> {
+  public toFuriko(): FurikoJobConfigObject {
     return furikoJobConfigOf(this);
   }
 

@@ -15,10 +15,18 @@ export interface FurikoExportInput {
   readonly spec: JobConfigSpec;
 }
 
+/** A Furiko JobConfig object, shaped for `new ApiObject(chart, id, object)`. */
+export interface FurikoJobConfigObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly spec: Readonly<Record<string, unknown>>;
+}
+
 const OTHER_EXECUTORS = ['job', 'workflow', 'customResource'] as const;
 
 /** The Furiko JobConfig, or every reason it cannot be written. */
-export function writeFurikoJobConfig(input: FurikoExportInput): { object?: Record<string, unknown>; errors: FieldError[] } {
+export function writeFurikoJobConfig(input: FurikoExportInput): { object?: FurikoJobConfigObject; errors: FieldError[] } {
   const errors: FieldError[] = [];
   const { spec } = input;
   const { template } = spec;
@@ -50,7 +58,7 @@ export function writeFurikoJobConfig(input: FurikoExportInput): { object?: Recor
   // Two copies: one shared object would be written as a YAML anchor and alias.
   const labels = () => (Object.keys(input.labels).length > 0 ? { labels: { ...input.labels } } : undefined);
   const { cron, disabled, constraints } = spec.schedule ?? {};
-  const object = {
+  const object: FurikoJobConfigObject = {
     apiVersion: FURIKO_GROUP_VERSION,
     kind: 'JobConfig',
     metadata: { name: input.name, ...(input.namespace && { namespace: input.namespace }), ...labels() },

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { Chart, Duration } from 'cdk8s';
+import { ApiObject, Chart, Duration } from 'cdk8s';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
@@ -109,6 +109,21 @@ describe('Furiko JobConfigs round trip through taskplane', () => {
     expect(written.spec.option.options).toEqual([{ type: 'String', name: 'id', required: true, string: {} }, { type: 'Bool', name: 'dry', bool: { default: false, format: 'TrueFalse' } }]);
     expect(written.spec.template.spec).toEqual({ ...minimal.spec.template.spec, forbidTaskForceDeletion: true });
     expect(written.spec.concurrency).toEqual({ policy: 'Forbid', maxConcurrency: 1 });
+  });
+
+  it("docs/synth.md's example: an imported JobConfig runs with typed options, and its Furiko form synthesizes next to it", () => {
+    const chart = new Chart(new TaskplaneApp({ outdir: tempOutdir() }), 'jobs');
+    const imported = JobConfig.fromFuriko(chart, 'refunds', read('31-job-options.yaml'));
+    imported.run('c-42', { options: { customer_id: ' c-42 ', regions: ['eu'], refund_after: '2026-11-30T00:00:00Z' } });
+    new ApiObject(chart, 'refunds-for-furiko', imported.toFuriko());
+    const app = chart.node.root as TaskplaneApp;
+    app.synth();
+    const files = readTree(app.outdir);
+    const [, pod] = parseDocuments(files.get('jobs/adhoc-refund/runs/adhoc-refund-c-42.k8s.yaml')!);
+    expect(pod.spec.containers[0].command[2]).toBe(
+      'echo "refund c-42 (immediate, ) dry=n"\necho "notify=yes verbose=0 via email in eu"\necho "as of , after 2026-11-30T00:00:00+00:00"\n',
+    );
+    expect(parseDocuments(files.get('jobs.k8s.yaml')!)).toEqual([parse(read('31-job-options.yaml'))]);
   });
 
   it('a taskplane JobConfig round trips through Furiko: the same spec and labels', () => {
