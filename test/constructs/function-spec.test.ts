@@ -4,7 +4,7 @@ import { Chart, Duration } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { helloWorldSpec } from '../../apps/jobs/colonies-hello.js';
 import { Concurrency, JobConfig, Option, TaskplaneApp } from '../../constructs/index.js';
-import { parseDocuments, readTree, tempOutdir } from '../_synth.js';
+import { parseDocuments, readTree, synthFailure, tempOutdir } from '../_synth.js';
 
 function app() {
   const outdir = tempOutdir();
@@ -14,14 +14,6 @@ function app() {
   return { app: a, chart: new Chart(a, 'jobs', { namespace: 'hpc' }), outdir };
 }
 
-function synthError(a: TaskplaneApp): string {
-  try {
-    a.synth();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  return 'synth succeeded';
-}
 
 describe('JobConfig.fromFunctionSpec', () => {
   it('takes the rest of a JobConfig from props (options, concurrency, pending timeout) next to the spec', () => {
@@ -42,7 +34,7 @@ describe('JobConfig.fromFunctionSpec', () => {
   it('reports every problem of the spec with the construct path, and writes nothing', () => {
     const { app: a, chart, outdir } = app();
     JobConfig.fromFunctionSpec(chart, 'bad', { ...helloWorldSpec, maxexectime: 120, conditions: { ...helloWorldSpec.conditions, gpu: { count: 1 } } });
-    expect(synthError(a)).toBe(
+    expect(synthFailure(a)).toBe(
       [
         'Validation failed with the following errors:',
         '  [jobs/bad] functionSpec.conditions.gpu: taskplane cannot express this field (got {"count":1}); valid: request GPUs (e.g. nvidia.com/gpu limits) in a TaskTemplate.job instead',

@@ -13,7 +13,7 @@ import {
   type JobConfigProps,
   type OptionDefinitions,
 } from '../../constructs/index.js';
-import { parseDocuments, readTree, tempOutdir } from '../_synth.js';
+import { parseDocuments, readTree, synthFailure, tempOutdir } from '../_synth.js';
 
 const FIXTURES = new URL('../fixtures/furiko/', import.meta.url);
 const examples = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml')).sort();
@@ -21,14 +21,6 @@ const read = (file: string) => readFileSync(new URL(file, FIXTURES), 'utf8');
 
 const newChart = () => new Chart(new TaskplaneApp({ outdir: tempOutdir() }), 'jobs');
 
-function synthError(app: TaskplaneApp): string {
-  try {
-    app.synth();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  return 'synth succeeded';
-}
 
 describe('Furiko JobConfigs round trip through taskplane', () => {
   it('has the examples', () => {
@@ -181,7 +173,7 @@ spec:
                 args: ["cost: $\${option.env}"]
 `;
     JobConfig.fromFuriko(chart, 'imported', yaml);
-    expect(synthError(chart.node.root as TaskplaneApp).split('\n')).toEqual([
+    expect(synthFailure(chart.node.root as TaskplaneApp).split('\n')).toEqual([
       'Validation failed with the following errors:',
       '  [jobs/imported] furiko metadata.annotations: taskplane cannot express this field (got {"owner":"team-a"}); valid: taskplane JobConfigs carry only labels; put the information in a label or drop it',
       '  [jobs/imported] furiko spec.template.metadata.annotations: taskplane cannot express this field (got {"group":"cool"}); valid: taskplane runs carry no annotations of the config; put them on the task template (taskTemplate.pod.metadata) or in labels',
@@ -205,7 +197,7 @@ spec:
   ])('on import: %s', (_, source, message) => {
     const chart = newChart();
     JobConfig.fromFuriko(chart, 'imported', source);
-    const lines = synthError(chart.node.root as TaskplaneApp).split('\n').slice(1).map((l) => l.replace('  [jobs/imported] ', ''));
+    const lines = synthFailure(chart.node.root as TaskplaneApp).split('\n').slice(1).map((l) => l.replace('  [jobs/imported] ', ''));
     expect(lines.some((l) => message.test(l)), lines.join('\n')).toBe(true);
   });
 
