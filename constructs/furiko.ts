@@ -107,6 +107,9 @@ function optionOf(spec: OptionSpec): Option<unknown, boolean> {
 
 /** `JobConfig.toFuriko`: the Furiko JobConfig, or a ValidationError naming every field Furiko cannot express. @internal */
 export function furikoJobConfigOf(config: JobConfig<any>): FurikoJobConfigObject {
+  // A JobConfig with problems of its own (or imported with errors) is not written, whatever Furiko could take.
+  const own = config.node.validate().map(fieldErrorOf);
+  if (own.length > 0) throw new ValidationError(`${config.node.path} as a Furiko JobConfig`, own);
   const { object, errors } = writeFurikoJobConfig({
     name: config.name,
     ...(config.namespace && { namespace: config.namespace }),
@@ -115,4 +118,10 @@ export function furikoJobConfigOf(config: JobConfig<any>): FurikoJobConfigObject
   });
   if (!object) throw new ValidationError(`${config.node.path} as a Furiko JobConfig`, errors);
   return object;
+}
+
+/** A formatted FieldError (`field: message...`) back as one, so it is listed the same way. */
+function fieldErrorOf(text: string): FieldError {
+  const at = text.indexOf(': ');
+  return at > 0 ? { field: text.slice(0, at), message: text.slice(at + 2) } : { field: '', message: text };
 }

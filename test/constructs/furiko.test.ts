@@ -202,7 +202,7 @@ spec:
   });
 
   it('on export: every field Furiko cannot express, as one ValidationError', () => {
-    const config = new JobConfig(newChart(), 'a-name-that-is-longer-than-furikos-forty-nine-chars', {
+    const config = new JobConfig(newChart(), 'too-much', {
       allowCustomTemplates: true,
       taskTimeout: Duration.minutes(5),
       schedule: Schedule.cron('@daily', { keepSucceeded: 5 }),
@@ -213,8 +213,7 @@ spec:
     });
     expect(() => config.toFuriko()).toThrow(
       [
-        'jobs/a-name-that-is-longer-than-furikos-forty-nine-chars as a Furiko JobConfig is invalid:',
-        '  - metadata.name: is longer than Furiko allows for a JobConfig (49: it appends -<unix time> for scheduled Jobs) (got "a-name-that-is-longer-than-furikos-forty-nine-chars"); valid: at most 49 characters',
+        'jobs/too-much as a Furiko JobConfig is invalid:',
         '  - spec.template.taskTimeoutSeconds: Furiko has no task timeout (got 300); valid: no taskTimeout; the pod spec\'s activeDeadlineSeconds is the nearest (it counts from the Pod\'s start, pending time included)',
         '  - spec.schedule.history: Furiko keeps no run history limit (its Jobs expire by ttlSecondsAfterFinished) (got {"succeeded":5}); valid: no keepSucceeded / keepFailed',
         '  - spec.allowCustomTemplates: a Furiko Job created from a JobConfig always gets the config\'s template (got true); valid: false (a Furiko Job without configName may carry any template)',
@@ -222,6 +221,25 @@ spec:
         '  - spec.template.taskTemplate.pod.spec.containers[0].args[0]: Furiko has no escape: it would substitute this literal "${" (got "price $${option.x}"); valid: a variable in a container image, command, args or env value, or text without one',
       ].join('\n'),
     );
+  });
+
+  it('on export: a JobConfig with problems of its own, or imported with errors, is not written', () => {
+    const imported = JobConfig.fromFuriko(newChart(), 'imported', read('10-hello.yaml').replace('spec:\n  concurrency', 'spec:\n  concurency'));
+    expect(() => imported.toFuriko()).toThrow(
+      [
+        'jobs/imported as a Furiko JobConfig is invalid:',
+        '  - furiko spec.concurency: is not a field of a Furiko JobConfig (got "concurency"); valid: did you mean concurrency?',
+        '  - furiko spec.concurrency: is required',
+      ].join('\n'),
+    );
+    const invalid = new JobConfig(newChart(), 'invalid', { maxAttempts: 0, task: TaskTemplate.pod({ spec: { containers: [{ name: 'main', image: 'alpine' }] } }) });
+    expect(() => invalid.toFuriko()).toThrow('jobs/invalid as a Furiko JobConfig is invalid:\n  - spec.template.maxAttempts: must be >= 1 (got 0)');
+  });
+
+  it('on export: a name over 49 characters (Furiko appends -<unix time> for scheduled Jobs)', () => {
+    const name = 'a-name-that-is-longer-than-furikos-forty-nine-chars';
+    const config = new JobConfig(newChart(), name, { task: TaskTemplate.pod({ spec: { containers: [{ name: 'main', image: 'alpine' }] } }) });
+    expect(() => config.toFuriko()).toThrow(`metadata.name: is longer than Furiko allows for a JobConfig (49: it appends -<unix time> for scheduled Jobs) (got "${name}"); valid: at most 49 characters`);
   });
 
   it('on export: executors other than pod', () => {
