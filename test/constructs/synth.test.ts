@@ -61,7 +61,7 @@ describe('apps/main.ts synth output', () => {
   it('keeps chosen names, and puts no namespace on cluster-scoped objects', () => {
     const crds = parseDocuments(tree.get('taskplane.k8s.yaml')!);
     const wave = { 'argocd.argoproj.io/sync-wave': '-1' };
-    expect(crds.map((c) => c.metadata)).toEqual([{ name: 'jobconfigs.taskplane.dev', annotations: wave }, { name: 'jobruns.taskplane.dev', annotations: wave }]);
+    expect(crds.map((c) => c.metadata)).toEqual([{ name: 'jobconfigs.taskplane.dev', annotations: wave }, { name: 'jobruns.taskplane.dev', annotations: wave }, { name: 'taskcacheentries.taskplane.dev', annotations: wave }]);
     const [config] = parseDocuments(tree.get('jobs/report-export/jobconfig.k8s.yaml')!);
     expect(config.metadata).toMatchObject({ name: 'report-export', namespace: 'batch' });
   });

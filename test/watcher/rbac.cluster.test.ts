@@ -92,6 +92,10 @@ function needed(runNs: string, home: string, lease: string): [Access, string][] 
     [{ verb: 'create', resource: 'events', namespace: runNs }, 'recordEvent'],
     [{ verb: 'create', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs }, 'scheduler: a scheduled run when it falls due'],
     [{ verb: 'delete', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs, name: 'any-run' }, 'scheduler: history limits (only runs it created)'],
+    [{ verb: 'list', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs }, 'CacheEntries.read: a JobConfig\'s entries by label'],
+    [{ verb: 'create', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs }, 'CacheEntries.record: server-side apply that creates'],
+    [{ verb: 'patch', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs, name: 'any-entry' }, 'CacheEntries.record: server-side apply'],
+    [{ verb: 'delete', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs, name: 'any-entry' }, 'CacheEntries.record: eviction'],
     ...taskKinds.flatMap(([group, resource]): [Access, string][] => [
       [{ verb: 'list', group, resource }, `task informer of ${resource} (label taskplane.dev/run)`],
       [{ verb: 'watch', group, resource }, `task informer of ${resource}`],
@@ -128,6 +132,7 @@ function forbidden(runNs: string, home: string, lease: string): [Access, string]
     [{ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system', name: lease }, 'take a Lease in kube-system'],
     [{ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: home, name: 'someone-else' }, "take another component's Lease in its own namespace"],
     [{ verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace: home, name: lease }, 'delete its Lease'],
+    [{ verb: 'update', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs, name: 'any-entry' }, 'replace cache entries (it applies)'],
     [{ verb: 'list', resource: 'nodes' }, 'list Nodes'],
     [{ verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: home, name: 'any' }, 'mint tokens'],
     [{ verb: 'impersonate', resource: 'users', name: 'admin' }, 'impersonate'],
