@@ -5,12 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { FieldError } from '../errors.js';
-import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
+import { canonicalIndexJson, DEFAULT_INDEX, expandIndexes, type ParallelIndex } from '../indexes.js';
 import { ANNOTATION_ARGOCD_IGNORE_HEALTH, ANNOTATION_PARALLEL_INDEX, LABEL_CONFIG, LABEL_RETRY_INDEX, LABEL_RUN, LABEL_TASK_INDEX } from '../labels.js';
 import { renderTask, variableScope, type RuntimeContext } from '../render.js';
 import { stableJson } from '../run/template-hash.js';
-import type { JobRunObject } from '../schema/resources.js';
-import { substitute } from '../substitution.js';
+import { GROUP_VERSION, type JobConfigSpec, type JobRunObject } from '../schema/resources.js';
+import { substitute, substituteString } from '../substitution.js';
 
 /** Bumped when what goes into a key changes, so no entry written under the old rule is read under the new. */
 export const CACHE_KEY_FORMAT = 1;
@@ -65,4 +65,23 @@ function withoutTaskplaneMetadata(manifest: { metadata: Record<string, unknown> 
   const { name: _name, namespace: _namespace, labels, annotations, ...metadata } = manifest.metadata as Record<string, Record<string, string> | undefined>;
   const keep = (map: Record<string, string> | undefined, drop: readonly string[]) => Object.fromEntries(Object.entries(map ?? {}).filter(([k]) => !drop.includes(k)));
   return { ...manifest, metadata: { ...metadata, labels: keep(labels, TASKPLANE_LABELS), annotations: keep(annotations, TASKPLANE_ANNOTATIONS) } };
+}
+
+/**
+ * The configured key's variables, checked on the JobConfig itself (its scheduled runs are made in the
+ * cluster, where a bad key would only ever miss): every option and computed variable is known here.
+ */
+export function cacheKeyErrors(configName: string, spec: JobConfigSpec): FieldError[] {
+  const key = spec.template?.cache?.key;
+  if (key === undefined) return [];
+  const options = Object.fromEntries((spec.options ?? []).map((option) => [`option.${option.name}`, '']));
+  const standIn: JobRunObject = {
+    apiVersion: GROUP_VERSION,
+    kind: 'JobRun',
+    metadata: { name: NEUTRAL_RUN_NAME, namespace: 'namespace' },
+    spec: { configName, substitutions: options, template: spec.template },
+  };
+  const errors: FieldError[] = [];
+  substituteString(key, variableScope(standIn, expandIndexes(spec.template.parallelism)[0] ?? DEFAULT_INDEX, 0, NEUTRAL_RUNTIME), 'spec.template.cache.key', errors);
+  return errors;
 }
