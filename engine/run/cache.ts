@@ -3,7 +3,7 @@
  * entry is not created but recorded as finished, `Succeeded` with reason `Cached` and the entry's
  * result; a success of a task the watcher created becomes an entry for later runs.
  */
-import { findCached, taskCacheKey } from '../cache/index.js';
+import { findCached, isFresh, taskCacheKey } from '../cache/index.js';
 import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
 import type { TaskCacheEntrySpec } from '../schema/cache-entry.js';
 import type { JobRunObject, TaskRef } from '../schema/resources.js';
@@ -44,16 +44,18 @@ export function cachedRef(name: string, index: ParallelIndex, retryIndex: number
 /**
  * Entries for the tasks that succeeded in this plan (not in `finishedBefore`), when the watcher created
  * them: a Rendered run's first attempt is whatever GitOps applied, not necessarily the template's
- * render, so it never answers for the key. A result the status could not keep is not recorded either.
+ * render, so it never answers for the key. A result the status could not keep is not recorded either,
+ * nor one already past maxAge.
  */
-export function cacheRecords(run: JobRunObject, refs: readonly TaskRef[], finishedBefore: ReadonlySet<string>): TaskCacheEntrySpec[] {
+export function cacheRecords(run: JobRunObject, refs: readonly TaskRef[], finishedBefore: ReadonlySet<string>, now: Millis): TaskCacheEntrySpec[] {
   const cache = run.spec.template.cache;
   if (!cache) return [];
   const deferred = run.spec.materialization === 'Deferred';
   const records: TaskCacheEntrySpec[] = [];
   for (const ref of refs) {
     if (!ref.finishTimestamp || finishedBefore.has(ref.name) || ref.status.result !== 'Succeeded' || ref.status.reason === CACHED) continue;
-    if ((!deferred && ref.retryIndex === 0) || ref.resultOmitted) continue;
+    // An entry already past maxAge (a watcher that was down longer) would only be evicted again.
+    if ((!deferred && ref.retryIndex === 0) || ref.resultOmitted || !isFresh(ref as { finishTimestamp: string }, cache, now)) continue;
     const { key } = taskCacheKey(run, ref.parallelIndex as ParallelIndex);
     if (!key) continue;
     records.push(compact<TaskCacheEntrySpec>({

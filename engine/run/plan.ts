@@ -178,7 +178,7 @@ function planStarted({ run, tasks, issuedCreates, cache, foldAboveBytes = FOLD_T
         hits: creating.cached,
         misses: creating.misses,
         // A task rendered from an edited template is not what the key says.
-        record: startedHash === currentHash ? cacheRecords(run, merged, finishedBefore) : [],
+        record: startedHash === currentHash ? cacheRecords(run, merged, finishedBefore, now) : [],
       },
     }),
   };

@@ -161,6 +161,8 @@ describe('planRun with a cache', () => {
     deferred.at(0).plan();
     deferred.at(5).observe('nightly-0-0', { state: 'Terminated', result: 'Succeeded', finishTimestamp: iso(5), taskResult: { rows: 1 } });
     expect(record(deferred)).toEqual([{ configName: 'nightly', key: keyOf(deferred.run), version: 'v1', index: { indexNumber: 0 }, run: 'nightly', task: 'nightly-0-0', finishTimestamp: iso(5), result: { rows: 1 } }]);
+    // Seen only after maxAge (the watcher was down): it would be evicted at once, so it is not written.
+    expect(planRun({ ...deferred.snapshot(), now: new Date(T0 + 3605_000), cache: {} }).cache!.record).toEqual([]);
 
     const rendered = new RunSim(cachedRun({ materialization: 'Rendered', template: { cache: CACHE, maxAttempts: 2 } }));
     rendered.at(0).applyFirstAttempts().plan();
