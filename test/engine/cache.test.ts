@@ -138,6 +138,16 @@ describe('planRun with a cache', () => {
     expect({ create: again.create, events: again.events, hits: again.cache!.hits }).toEqual({ create: [], events: [], hits: [] });
   });
 
+  it("a retry of a Rendered run's failed first attempt is answered from the cache too", () => {
+    const run = cachedRun({ materialization: 'Rendered', template: { cache: CACHE, maxAttempts: 2 } });
+    const sim = new RunSim(run);
+    sim.at(0).applyFirstAttempts().plan();
+    sim.at(5).finish('nightly-0-0', 'Failed');
+    const plan = planRun({ ...sim.snapshot(), cache: { entries: [entry(keyOf(run), 1, { result: { rows: 3 } })] } });
+    expect(plan.create).toEqual([]);
+    expect(plan.status).toMatchObject({ phase: 'Succeeded', tasks: [{ name: 'nightly-0-0' }, { name: 'nightly-0-1', retryIndex: 1, status: { reason: 'Cached' }, taskResult: { rows: 3 } }] });
+  });
+
   it('a run of only cached tasks succeeds at once', () => {
     const run = cachedRun();
     const plan = planWith(run, [entry(keyOf(run), 0, { result: { value: 'done' } })]);

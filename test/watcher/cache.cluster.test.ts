@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Duration } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Materialization, Option, Parallelism, TaskTemplate, type JobConfigProps } from '../../constructs/index.js';
+import { Materialization, Option, Parallelism, Schedule, TaskTemplate, type JobConfigProps } from '../../constructs/index.js';
 import { taskCacheKey } from '../../engine/cache/index.js';
 import { jobConfigCrd, jobRunCrd, taskCacheEntryCrd } from '../../engine/schema/crd.js';
 import type { TaskCacheEntryObject } from '../../engine/schema/cache-entry.js';
@@ -153,6 +153,30 @@ describe('task caching', () => {
     expect(done.status!.tasks![0]!.taskResult).toEqual({ rows: 45 });
     const copycat = await waitForEntries('copycat', 'its own entry besides the planted one', (list) => list.length === 2);
     expect(copycat.find((e) => e.metadata.name !== 'copycat-planted')!.spec).toMatchObject({ key, result: { rows: 45 } });
+  });
+
+  it("a scheduled run repeats the previous hour's task: the second answers from the cache", async () => {
+    const { config } = synthRun(
+      ns.name,
+      { name: 'hourly', schedule: Schedule.cron('0 * * * *'), pendingTimeout: Duration.seconds(0), task: TaskTemplate.pod({ spec: podTask(['sync --since=${option.since}']) }), options: { since: Option.string({ default: 'yesterday' }) }, cache: { version: '1', maxAge: Duration.hours(2) } },
+      // synthRun needs a run; only the JobConfig is applied: the scheduler makes the runs.
+      (c) => c.run('unused', { materialization: Materialization.DEFERRED }),
+    );
+    await applyAsGitOps([config]);
+    // The scheduler has seen the config once its status names the next time.
+    const seen = await waitUntil('the next schedule time', async () => (await client.get<KubeObject & { status?: { nextScheduled?: string } }>('taskplane.dev/v1alpha1', 'JobConfig', ns.name, 'hourly')).status?.nextScheduled);
+    const first = Date.parse(seen);
+    const second = first + HOUR;
+    clock.set(new Date(first));
+    await watcher.scheduler.idle();
+    await runToSuccess(`hourly-${first / 1000}`, { synced: 1 });
+    await waitForEntries('hourly', 'the first hour', (list) => list.length === 1);
+    clock.set(new Date(second));
+    await watcher.scheduler.idle();
+    const done = await waitForRun(client, ns.name, `hourly-${second / 1000}`, 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+    expect(done.spec.type).toBe('Scheduled');
+    expect(done.status!.tasks![0]).toMatchObject({ status: { reason: 'Cached' }, taskResult: { synced: 1 } });
+    expect(await listTasks(client, ns.name, 'v1', 'Pod', `hourly-${second / 1000}`)).toEqual([]);
   });
 
   it('past maxAge on the watcher clock the same inputs run again, and the expired entries are evicted', async () => {
