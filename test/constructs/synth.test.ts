@@ -25,6 +25,8 @@ describe('apps/main.ts synth output', () => {
       'jobs/release-build/runs/release-build-v2-4-0.k8s.yaml',
       'jobs/report-export/jobconfig.k8s.yaml',
       'jobs/report-export/runs/report-export-2026-10.k8s.yaml',
+      'jobs/search-index/jobconfig.k8s.yaml',
+      'jobs/search-index/runs/search-index-snapshot-2026-11-20.k8s.yaml',
       'Kustomization',
       'taskplane.k8s.yaml',
       'watcher.k8s.yaml',
