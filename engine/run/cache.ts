@@ -55,7 +55,7 @@ export function cacheRecords(run: JobRunObject, refs: readonly TaskRef[], finish
   for (const ref of refs) {
     if (!ref.finishTimestamp || finishedBefore.has(ref.name) || ref.status.result !== 'Succeeded' || ref.status.reason === CACHED) continue;
     // An entry already past maxAge (a watcher that was down longer) would only be evicted again.
-    if ((!deferred && ref.retryIndex === 0) || ref.resultOmitted || !isFresh(ref as { finishTimestamp: string }, cache, now)) continue;
+    if ((!deferred && ref.retryIndex === 0) || ref.resultOmitted || !isFresh({ finishTimestamp: ref.finishTimestamp }, cache, now)) continue;
     const { key } = taskCacheKey(run, ref.parallelIndex as ParallelIndex);
     if (!key) continue;
     records.push(compact<TaskCacheEntrySpec>({
