@@ -13,6 +13,7 @@ import { databaseBackup } from './jobs/database-backup.js';
 import { imageScan } from './jobs/image-scan.js';
 import { matrixBuild } from './jobs/matrix-build.js';
 import { reportExport } from './jobs/report-export.js';
+import { searchIndex } from './jobs/search-index.js';
 
 export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   const app = new TaskplaneApp(props);
@@ -23,6 +24,7 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   reportExport(jobs);
   imageScan(jobs);
   coloniesHello(jobs);
+  searchIndex(jobs);
   // The watcher, in a chart of its own with no chart namespace. Its RBAC covers the executors the jobs
   // above use (image-scan's Tekton TaskRuns declare a killPatch, so no delete); the CRDs are in the
   // taskplane chart. taskplane publishes no image: build one as docs/install.md shows.

@@ -24,6 +24,8 @@ export interface RunFlags extends ConnectionFlags {
   readonly substitutions?: readonly string[];
   readonly name?: string;
   readonly startAfter?: string;
+  /** --no-cache: the run's spec.skipCache. */
+  readonly skipCache?: boolean;
   readonly output: OutputFormat;
   /** render: read the JobConfig from this YAML file instead of the cluster. */
   readonly file?: string;
@@ -89,6 +91,7 @@ export function prepareRun(config: JobConfigObject, flags: RunFlags, now: Date):
       substitutions: Object.fromEntries(parsePairs(flags.substitutions ?? [], '--substitution')),
       materialization: 'Deferred',
       ...(startAfter && { startAfter: startAfter.toISOString().replace(/\.000Z$/, 'Z') }),
+      skipCache: flags.skipCache,
     },
   );
   // Render once with stand-in UIDs: an unknown ${...} is caught here, not later by the watcher.

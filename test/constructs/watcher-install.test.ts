@@ -34,6 +34,7 @@ describe('WatcherInstall', () => {
       'Namespace/taskplane-system',
       'CustomResourceDefinition/jobconfigs.taskplane.dev',
       'CustomResourceDefinition/jobruns.taskplane.dev',
+      'CustomResourceDefinition/taskcacheentries.taskplane.dev',
       'ServiceAccount/taskplane-watcher',
       'ClusterRole/taskplane-watcher',
       'ClusterRoleBinding/taskplane-watcher',
@@ -131,6 +132,7 @@ describe('WatcherInstall', () => {
         { apiGroups: ['taskplane.dev'], resources: ['jobruns'], verbs: ['create', 'delete'] },
         { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+        { apiGroups: ['taskplane.dev'], resources: ['taskcacheentries'], verbs: ['list', 'create', 'patch', 'delete'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
       ]);
@@ -147,7 +149,7 @@ describe('WatcherInstall', () => {
           WatcherExecutor.workflows(),
         ],
       });
-      expect(watcherRole(objects).rules.slice(5)).toEqual([
+      expect(watcherRole(objects).rules.slice(6)).toEqual([
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['tekton.dev'], resources: ['taskruns'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['example.com'], resources: ['exports'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
@@ -185,7 +187,7 @@ describe('WatcherInstall', () => {
 
   describe('props', () => {
     it('crds: included by default, left out with crds: false', () => {
-      expect(synth().filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(2);
+      expect(synth().filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(3);
       expect(synth({ crds: false }).filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
     });
 
@@ -291,6 +293,11 @@ describe('WatcherInstall', () => {
       for (const denied of ['create jobconfigs', 'patch jobconfigs', 'update jobconfigs', 'delete jobconfigs', 'delete jobruns', 'update jobruns', 'patch jobruns/status']) {
         expect(runner, denied).not.toContain(denied);
       }
+    });
+
+    it("task cache entries: only the editor reads and flushes them; runners and viewers can neither read another config's results nor write any", () => {
+      for (const persona of ['taskplane-runner', 'taskplane-viewer']) expect(aggregated(persona).filter((rule) => rule.endsWith(' taskcacheentries')), persona).toEqual([]);
+      expect(aggregated('taskplane-editor').filter((rule) => rule.endsWith(' taskcacheentries')).sort()).toEqual(['delete', 'deletecollection', 'get', 'list', 'watch'].map((v) => `${v} taskcacheentries`));
     });
 
     it('an editor defines JobConfigs and manages runs; a viewer only reads, and is part of the built-in view role', () => {
