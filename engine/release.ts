@@ -10,7 +10,7 @@ export const WATCHER_IMAGE_REPOSITORY = 'ghcr.io/taskplane/watcher';
 
 /** This package's version, from its package.json (engine/ in the repository, lib/engine/ in the package). */
 export function packageVersion(): string {
-  const path = import.meta.url.includes('/lib/engine/') ? '../../package.json' : '../package.json';
+  const path = import.meta.url.endsWith('/lib/engine/release.js') ? '../../package.json' : '../package.json';
   return (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
 }
 
