@@ -1,5 +1,6 @@
 /**
  * The example jobs. `npm run synth` (cdk8s synth) renders them into dist/:
+ *   dist/00-setup/                           Namespaces, each JobConfig's ServiceAccounts and RBAC
  *   dist/taskplane.k8s.yaml                  the CRDs
  *   dist/watcher.k8s.yaml                    the watcher (docs/install.md)
  *   dist/jobs/<config>/jobconfig.k8s.yaml    each JobConfig
@@ -27,7 +28,7 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   searchIndex(jobs);
   // The watcher, in a chart of its own with no chart namespace. Its RBAC covers the executors the jobs
   // above use (image-scan's Tekton TaskRuns declare a killPatch, so no delete); the CRDs are in the
-  // taskplane chart. taskplane publishes no image: build one as docs/install.md shows.
+  // taskplane chart. The image is the team's mirror of the release (the default is ghcr.io/taskplane/watcher:<version>).
   new WatcherInstall(new Chart(app, 'watcher'), 'watcher', {
     image: 'registry.example.com/platform/taskplane:0.1.0',
     executors: [

@@ -5,8 +5,8 @@
  * with it the Kubernetes client) is imported when that command runs, so `--help` and `--version`
  * start about as fast as Node itself.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { packageVersion } from '../engine/release.js';
 import { didYouMean, suggest } from '../engine/suggest.js';
 import { UsageError } from './usage.js';
 
@@ -180,13 +180,7 @@ function misplacedFlags(argv: readonly string[], command: Command): string[] {
   return [...new Set(given.filter((flag) => flag in OPTIONS && !own.has(flag)))];
 }
 
-function version(): string {
-  const { version: v } = JSON.parse(readFileSync(new URL(packageJsonPath(), import.meta.url), 'utf8')) as { version: string };
-  return `taskplane ${v}\n`;
-}
-
-/** package.json from cli/main.ts (sources) or lib/cli/main.js (the package). */
-const packageJsonPath = () => (import.meta.url.includes('/lib/cli/') ? '../../package.json' : '../package.json');
+const version = (): string => `taskplane ${packageVersion()}\n`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;

@@ -14,7 +14,9 @@ describe('apps/main.ts synth output', () => {
 
   it('lays out one folder per JobConfig and one file per run', () => {
     expect([...tree.keys()]).toEqual([
-      '00-namespaces.k8s.yaml',
+      '00-setup/00-namespaces.k8s.yaml',
+      '00-setup/jobs/database-backup.k8s.yaml',
+      '00-setup/jobs/release-build.k8s.yaml',
       'jobs/colonies-hello/jobconfig.k8s.yaml',
       'jobs/colonies-hello/runs/colonies-hello-first.k8s.yaml',
       'jobs/database-backup/jobconfig.k8s.yaml',

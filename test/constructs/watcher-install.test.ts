@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { Chart, Size, Testing, Yaml } from 'cdk8s';
 import { Cpu, ImagePullPolicy } from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
 import { TaskplaneApp, WatcherExecutor, WatcherInstall, type WatcherInstallProps } from '../../constructs/index.js';
+import { releasedWatcherImage, WATCHER_IMAGE_REPOSITORY } from '../../engine/release.js';
 import { tempOutdir } from '../_synth.js';
 
 const IMAGE = 'registry.example.com/platform/taskplane:0.1.0';
@@ -25,6 +27,17 @@ const watcherRole = (objects: any[]) => objects.find((o) => o.kind === 'ClusterR
 const PERSONAS = ['taskplane-viewer', 'taskplane-runner', 'taskplane-editor', 'taskplane-aggregate-view', 'taskplane-aggregate-run', 'taskplane-aggregate-edit'];
 
 describe('WatcherInstall', () => {
+  it('defaults to the image this release publishes: ghcr.io/taskplane/watcher at package.json\'s version, which npm run image tags', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const chart = new Chart(Testing.app(), 'platform');
+    new WatcherInstall(chart, 'watcher');
+    expect(container(chart.toJson())).toMatchObject({ image: `ghcr.io/taskplane/watcher:${version}`, imagePullPolicy: 'IfNotPresent' });
+    // The image build names its output the same way (docker load tags it so; skopeo/crane push it there).
+    expect(readFileSync(new URL('../../image/build.ts', import.meta.url), 'utf8')).toContain('const ref = `${WATCHER_IMAGE_REPOSITORY}:${pkg.version}`;');
+    expect(releasedWatcherImage()).toBe(`${WATCHER_IMAGE_REPOSITORY}:${version}`);
+  });
+
   it('matches its YAML snapshot', async () => {
     await expect(Yaml.stringify(...synth({ crds: false }))).toMatchFileSnapshot('__snapshots__/watcher-install.k8s.yaml');
   });
