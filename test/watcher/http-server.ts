@@ -27,6 +27,8 @@ export interface TestServer {
   readonly aborted: string[];
   /** Requests seen per path. */
   count(path: string): number;
+  /** The most `/slow` requests the server held at once. */
+  readonly peak: { slow: number };
   close(): Promise<void>;
 }
 
@@ -48,6 +50,8 @@ export async function startTestServer(options: { tls?: { key: string; cert: stri
   const requests: SeenRequest[] = [];
   const aborted: string[] = [];
   const counts = new Map<string, number>();
+  const peak = { slow: 0 };
+  let slowNow = 0;
   const handler = (req: Request, res: Response) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -59,6 +63,10 @@ export async function startTestServer(options: { tls?: { key: string; cert: stri
       let answered = false;
       res.on('finish', () => (answered = true));
       res.on('close', () => !answered && aborted.push(path));
+      if (path === '/slow') {
+        peak.slow = Math.max(peak.slow, ++slowNow);
+        res.on('close', () => slowNow--);
+      }
       route(path, url, req, res, counts.get(path)!);
     });
   };
@@ -74,6 +82,7 @@ export async function startTestServer(options: { tls?: { key: string; cert: stri
     requests,
     aborted,
     count: (path) => counts.get(path) ?? 0,
+    peak,
     close: () =>
       new Promise((resolve) => {
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -102,6 +111,9 @@ function route(path: string, url: URL, req: Request, res: Response, seen: number
       return void setTimeout(() => json(res, 200, { ok: true }), Number(url.searchParams.get('ms') ?? 500));
     case '/hang':
       return; // never answers
+    case '/hang-once':
+      // The first request hangs (its sender dies meanwhile); later ones succeed.
+      return seen === 1 ? undefined : json(res, 200, { ok: true, attempt: seen });
     case '/huge': {
       (res as ServerResponse).writeHead(200, { 'content-type': 'text/plain' });
       const chunk = Buffer.alloc(64 * 1024, 'x');

@@ -1,0 +1,207 @@
+/**
+ * HTTP tasks against the real control plane: runs applied the way Argo CD applies them, the watcher
+ * performing the requests against a loopback server, assertions on the JobRun, the HttpTask and what
+ * the server saw.
+ */
+import { Duration } from 'cdk8s';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TaskTemplate, Parallelism, type HttpTaskProps } from '../../constructs/index.js';
+import { httpTaskCrd, jobConfigCrd, jobRunCrd } from '../../engine/schema/crd.js';
+import { BUILT_IN_TASK_RESOURCES, HTTP_TASK_RESOURCE } from '../../engine/task-kinds.js';
+import type { HttpTaskStatus } from '../../engine/schema/http.js';
+import type { Watcher } from '../../watcher/controller.js';
+import type { KubeObject } from '../../watcher/kube/client.js';
+import { kill } from '../../cli/kill.js';
+import { applyCrds, clusterInfo, createNamespace, waitUntil, type TestNamespace } from '../cluster/client.js';
+import { applyAsGitOps, ARGOCD, events, spawnWatcher, startWatcher, synthRun, testClient, waitForRun, type WatcherProcess } from './helpers.js';
+import { startTestServer, type TestServer } from './http-server.js';
+
+const client = testClient();
+const HTTP = 'taskplane.dev/v1alpha1';
+const SECRET_VALUE = 'Bearer tp-very-secret-7f3a9c';
+let server: TestServer;
+let watcher: Watcher;
+let ns: TestNamespace;
+let logs = '';
+/** The watcher's in-flight limit in these tests. */
+const POOL = 8;
+
+type HttpTaskObject = KubeObject & { status?: HttpTaskStatus };
+
+beforeAll(async () => {
+  await applyCrds([jobConfigCrd(), jobRunCrd(), httpTaskCrd()] as never, { fieldManager: ARGOCD, force: true });
+  ns = await createNamespace('tp-http');
+  server = await startTestServer();
+  const sink = new Writable({ write: (chunk: Buffer, _, done) => ((logs += chunk.toString()), done()) });
+  watcher = await startWatcher({
+    namespace: ns.name,
+    logger: pino({ level: 'trace' }, sink),
+    taskResources: [...BUILT_IN_TASK_RESOURCES, HTTP_TASK_RESOURCE],
+    // Loopback only: the test server. Cluster Services are the default.
+    http: { egress: { hosts: [], cidrs: ['127.0.0.0/8'] }, concurrency: POOL },
+  });
+});
+
+afterAll(async () => {
+  await watcher?.stop();
+  await server?.close();
+  await ns?.delete();
+});
+
+const httpTask = (name: string) => client.get<HttpTaskObject>(HTTP, 'HttpTask', ns.name, name);
+const waitForTask = (name: string, what: string, check: (t: HttpTaskObject) => boolean, timeoutMs = 30_000) =>
+  waitUntil(`HttpTask ${name}: ${what}`, async () => {
+    const task = await httpTask(name).catch(() => undefined);
+    return task && check(task) ? task : undefined;
+  }, timeoutMs);
+
+function start(config: string, props: Omit<HttpTaskProps, 'request'> & { path: string; method?: string; headers?: HttpTaskProps['request']['headers'] }, jobProps: Record<string, unknown> = {}) {
+  const { path, method, headers, ...rest } = props;
+  const task = TaskTemplate.http({ request: { method: method ?? 'GET', url: `${server.url}${path}`, ...(headers && { headers }) }, ...rest });
+  const synthed = synthRun(ns.name, { name: config, task, ...jobProps }, (c) => c.run('r1', {}));
+  return { ...synthed, apply: () => applyAsGitOps([synthed.config, synthed.run, ...synthed.tasks]) };
+}
+
+describe('HTTP tasks', () => {
+  it('succeed by CEL on the body: one request, the result stored, Idempotency-Key stable per index', async () => {
+    const job = start('warm', { path: '/ok', response: { successCondition: 'status == 200 && body.warmed > 0', result: 'body.warmed' } });
+    expect(job.tasks.map((t) => t.kind)).toEqual(['HttpTask']);
+    await job.apply();
+    const run = await waitForRun(client, ns.name, 'warm-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+    expect(run.status!.tasks!.map((t) => [t.name, t.status.result, t.taskResult])).toEqual([['warm-r1-0-0', 'Succeeded', { value: 3 }]]);
+    const task = await httpTask('warm-r1-0-0');
+    expect(task.status).toMatchObject({ state: 'Succeeded', statusCode: 200, result: '3', executor: expect.any(String), startTime: expect.any(String) });
+    const seen = server.requests.filter((r) => r.path === '/ok');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.headers['idempotency-key']).toBe(`${ns.name}/warm-r1/0`);
+  });
+
+  it('fail by status code, then the retry succeeds (500 then 200): two requests, one per attempt', async () => {
+    const job = start('flaky', { path: '/flaky' }, { maxAttempts: 2 });
+    await job.apply();
+    const run = await waitForRun(client, ns.name, 'flaky-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+    expect(run.status!.tasks!.map((t) => [t.name, t.status.result, t.status.reason])).toEqual([
+      ['flaky-r1-0-0', 'Failed', 'SuccessConditionNotMet'],
+      ['flaky-r1-0-1', 'Succeeded', undefined],
+    ]);
+    expect(server.count('/flaky')).toBe(2);
+    const keys = server.requests.filter((r) => r.path === '/flaky').map((r) => r.headers['idempotency-key']);
+    expect(keys).toEqual([`${ns.name}/flaky-r1/0`, `${ns.name}/flaky-r1/0`]);
+  });
+
+  it('a kill aborts the request in flight: the server sees the connection closed, the task is Killed', async () => {
+    const job = start('stuck', { path: '/hang' });
+    const before = server.aborted.filter((p) => p === '/hang').length;
+    await job.apply();
+    await waitForTask('stuck-r1-0-0', 'Starting', (t) => t.status?.state === 'Starting');
+    await waitUntil('request received', async () => server.count('/hang') > 0 || undefined);
+    await kill('stuck-r1', { kubeconfig: clusterInfo().kubeconfigPath, namespace: ns.name });
+    const task = await waitForTask('stuck-r1-0-0', 'Killed', (t) => t.status?.state === 'Killed');
+    expect(task.status!.message).toContain('the request was aborted');
+    await waitUntil('server saw the connection close', async () => server.aborted.filter((p) => p === '/hang').length > before || undefined);
+    await waitForRun(client, ns.name, 'stuck-r1', 'Killed', (r) => r.status?.phase === 'Killed');
+  });
+
+  it('the task timeout kills a request that runs too long', async () => {
+    const job = start('slowpoke', { path: '/hang' }, { taskTimeout: Duration.seconds(2) });
+    await job.apply();
+    const task = await waitForTask('slowpoke-r1-0-0', 'Killed', (t) => t.status?.state === 'Killed');
+    expect(task.status!.message).toContain('aborted');
+    const run = await waitForRun(client, ns.name, 'slowpoke-r1', 'finished', (r) => r.status?.phase === 'Failed');
+    expect(run.status!.tasks![0]!.status).toMatchObject({ result: 'Killed', reason: 'TaskTimeout' });
+  });
+
+  it("the request's own timeout fails the task with Timeout", async () => {
+    const job = start('impatient', { path: '/hang', timeout: Duration.seconds(1) });
+    await job.apply();
+    const run = await waitForRun(client, ns.name, 'impatient-r1', 'Failed', (r) => r.status?.phase === 'Failed');
+    expect(run.status!.tasks![0]!.status).toMatchObject({ result: 'Failed', reason: 'Timeout' });
+  });
+
+  it('a Secret header value reaches the server and nothing else: not the YAML, status, events or logs', async () => {
+    await client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'report-token', namespace: ns.name }, stringData: { token: SECRET_VALUE } } as never);
+    const job = start('report', { path: '/echo', method: 'POST', headers: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'report-token', key: 'token' } } }], response: { result: 'body.method' } });
+    expect(JSON.stringify([job.config, job.run, ...job.tasks])).not.toContain('tp-very-secret');
+    await job.apply();
+    const run = await waitForRun(client, ns.name, 'report-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+    expect(server.requests.find((r) => r.path === '/echo')!.headers.authorization).toBe(SECRET_VALUE);
+    const task = await httpTask('report-r1-0-0');
+    // The echo route returns the request headers: a result holding them would leak the Secret; the result expression keeps only the method.
+    expect(task.status!.result).toBe('"POST"');
+    const everything = JSON.stringify([run, task, await events(client, ns.name, 'report-r1')]) + logs;
+    expect(everything).not.toContain('tp-very-secret');
+  });
+
+  it('a missing Secret fails the task without sending, naming the Secret', async () => {
+    const job = start('nosecret', { path: '/echo?nosecret', headers: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'absent', key: 'token' } } }] });
+    const before = server.count('/echo');
+    await job.apply();
+    const run = await waitForRun(client, ns.name, 'nosecret-r1', 'Failed', (r) => r.status?.phase === 'Failed');
+    expect(run.status!.tasks![0]!.status).toMatchObject({ reason: 'SecretNotFound', message: expect.stringContaining(`Secret ${ns.name}/absent does not exist`) });
+    expect(server.count('/echo')).toBe(before);
+  });
+
+  it('egress refusals say why in the status: the metadata address, and a redirect off the policy', async () => {
+    const metadata = synthRun(ns.name, { name: 'imds', task: TaskTemplate.http({ request: { method: 'GET', url: 'http://169.254.169.254/latest/meta-data/' } }) }, (c) => c.run('r1', {}));
+    await applyAsGitOps([metadata.config, metadata.run, ...metadata.tasks]);
+    const refused = await waitForRun(client, ns.name, 'imds-r1', 'Failed', (r) => r.status?.phase === 'Failed');
+    expect(refused.status!.tasks![0]!.status).toMatchObject({ result: 'Failed', reason: 'EgressRefused', message: expect.stringContaining('169.254.169.254') });
+
+    const redirect = start('hop', { path: `/redirect?to=${encodeURIComponent('http://10.1.2.3/x')}`, crossHostRedirects: true });
+    await redirect.apply();
+    const hop = await waitForRun(client, ns.name, 'hop-r1', 'Failed', (r) => r.status?.phase === 'Failed');
+    expect(hop.status!.tasks![0]!.status).toMatchObject({ reason: 'EgressRefused', message: expect.stringContaining("outside the watcher's egress policy") });
+  });
+
+  it(`50 indexes run through the bounded pool: never more than ${POOL} requests in flight, all of them in parallel up to it`, async () => {
+    const job = start('fanout', { path: '/slow?ms=300' }, { parallelism: Parallelism.withCount(50) });
+    await job.apply();
+    const run = await waitForRun(client, ns.name, 'fanout-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded', 90_000);
+    expect(run.status!.progress).toBe('50/50');
+    expect(server.count('/slow')).toBe(50);
+    expect(server.peak.slow).toBeLessThanOrEqual(POOL);
+    expect(server.peak.slow).toBeGreaterThan(1);
+  });
+});
+
+describe('a watcher killed with SIGKILL mid-request', () => {
+  it('the next watcher marks the attempt ExecutorLost and the retry is sent once: no unrecorded duplicate', { timeout: 180_000 }, async () => {
+    const job = start('lost', { path: '/hang-once' }, { maxAttempts: 2 });
+    // Out-of-process watchers from here on.
+    await watcher.stop();
+    watcher = undefined as never;
+    const processes: WatcherProcess[] = [];
+    const spawn = async () => {
+      const child = await spawnWatcher({
+        kubeconfig: clusterInfo().kubeconfigPath,
+        namespace: ns.name,
+        args: ['--task-resources', 'pods,httptasks.taskplane.dev', '--http-egress-hosts', '', '--http-egress-cidrs', '127.0.0.0/8'],
+      });
+      processes.push(child);
+      return child;
+    };
+    try {
+      const first = await spawn();
+      await job.apply();
+      await waitForTask('lost-r1-0-0', 'Starting', (t) => t.status?.state === 'Starting', 90_000);
+      await waitUntil('request received', async () => server.count('/hang-once') === 1 || undefined);
+      await first.kill();
+      const second = await spawn();
+      const run = await waitForRun(client, ns.name, 'lost-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded', 90_000).catch((error: Error) =>
+        Promise.reject(new Error(`${error.message}\nsecond watcher's log:\n${second.output().slice(-4000)}`)),
+      );
+      expect(run.status!.tasks!.map((t) => [t.name, t.status.result, t.status.reason])).toEqual([
+        ['lost-r1-0-0', 'Failed', 'ExecutorLost'],
+        ['lost-r1-0-1', 'Succeeded', undefined],
+      ]);
+      // One request per attempt: the lost one (which the server may or may not have processed) and the retry.
+      expect(server.count('/hang-once')).toBe(2);
+      const lost = await httpTask('lost-r1-0-0');
+      expect(lost.status!.message).toContain('may or may not have reached the server');
+    } finally {
+      for (const child of processes) await child.kill();
+    }
+  });
+});
