@@ -8,6 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { Chart } from 'cdk8s';
 import { TaskplaneApp, TaskplaneCrds, WatcherExecutor, WatcherInstall, type TaskplaneAppProps } from '../constructs/index.js';
+import { cacheWarm } from './jobs/cache-warm.js';
 import { databaseBackup } from './jobs/database-backup.js';
 import { imageScan } from './jobs/image-scan.js';
 import { matrixBuild } from './jobs/matrix-build.js';
@@ -21,6 +22,7 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   matrixBuild(jobs);
   reportExport(jobs);
   imageScan(jobs);
+  cacheWarm(jobs);
   // The watcher, in a chart of its own with no chart namespace. Its RBAC covers the executors the jobs
   // above use (image-scan's Tekton TaskRuns declare a killPatch, so no delete); the CRDs are in the
   // taskplane chart. taskplane publishes no image: build one as docs/install.md shows.
@@ -31,6 +33,8 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
       WatcherExecutor.jobs(),
       WatcherExecutor.workflows(),
       WatcherExecutor.customResource({ group: 'tekton.dev', resource: 'taskruns', deleteOnKill: false }),
+      // cache-warm's requests: to cluster Services only (the default egress), with its one Secret.
+      WatcherExecutor.http({ secretNames: ['storefront-cache-token'] }),
     ],
     crds: false,
   });

@@ -33,7 +33,7 @@ export function watcherRules(executors: readonly WatcherExecutor[]): WatcherPoli
     { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
     // Events on JobRuns and JobConfigs (core v1, one new Event per transition; never patched or read back).
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-    ...distinctExecutors(executors).map((e) => e.toRule()),
+    ...distinctExecutors(executors).flatMap((e) => e.toRules()),
   ];
 }
 

@@ -34,6 +34,7 @@ describe('WatcherInstall', () => {
       'Namespace/taskplane-system',
       'CustomResourceDefinition/jobconfigs.taskplane.dev',
       'CustomResourceDefinition/jobruns.taskplane.dev',
+      'CustomResourceDefinition/httptasks.taskplane.dev',
       'ServiceAccount/taskplane-watcher',
       'ClusterRole/taskplane-watcher',
       'ClusterRoleBinding/taskplane-watcher',
@@ -185,7 +186,7 @@ describe('WatcherInstall', () => {
 
   describe('props', () => {
     it('crds: included by default, left out with crds: false', () => {
-      expect(synth().filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(2);
+      expect(synth().filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(3);
       expect(synth({ crds: false }).filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
     });
 
