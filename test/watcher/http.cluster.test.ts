@@ -7,7 +7,8 @@ import { Duration } from 'cdk8s';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TaskTemplate, Parallelism, type HttpTaskProps } from '../../constructs/index.js';
+import { randomBytes } from 'node:crypto';
+import { TaskTemplate, Parallelism, WatcherExecutor, type HttpTaskProps } from '../../constructs/index.js';
 import { httpTaskCrd, jobConfigCrd, jobRunCrd } from '../../engine/schema/crd.js';
 import { BUILT_IN_TASK_RESOURCES, HTTP_TASK_RESOURCE } from '../../engine/task-kinds.js';
 import type { HttpTaskStatus } from '../../engine/schema/http.js';
@@ -17,6 +18,7 @@ import { kill } from '../../cli/kill.js';
 import { applyCrds, clusterInfo, createNamespace, waitUntil, type TestNamespace } from '../cluster/client.js';
 import { applyAsGitOps, ARGOCD, events, spawnWatcher, startWatcher, synthRun, testClient, waitForRun, type WatcherProcess } from './helpers.js';
 import { startTestServer, type TestServer } from './http-server.js';
+import { install, serviceAccountConfig } from './identities.js';
 
 const client = testClient();
 const HTTP = 'taskplane.dev/v1alpha1';
@@ -163,6 +165,47 @@ describe('HTTP tasks', () => {
     expect(server.count('/slow')).toBe(50);
     expect(server.peak.slow).toBeLessThanOrEqual(POOL);
     expect(server.peak.slow).toBeGreaterThan(1);
+  });
+});
+
+describe('with the RBAC WatcherInstall derives (its ServiceAccount token, one watched namespace)', () => {
+  it('runs HTTP tasks, reads the Secret it was given and no other', { timeout: 120_000 }, async () => {
+    const suffix = randomBytes(3).toString('hex');
+    const watched = await createNamespace('tp-http-rbac');
+    const installed = await install({
+      name: `tp-http-${suffix}`,
+      namespace: `tp-http-system-${suffix}`,
+      executors: [WatcherExecutor.http({ secretNames: ['granted'], egressCidrs: ['127.0.0.0/8'] })],
+      watchNamespace: watched.name,
+      personas: false,
+    });
+    const own = await startWatcher({
+      kubeConfig: await serviceAccountConfig(installed.namespace, installed.name),
+      namespace: watched.name,
+      taskResources: installed.taskResources,
+      http: { egress: { hosts: [], cidrs: ['127.0.0.0/8'] } },
+    });
+    try {
+      for (const name of ['granted', 'other']) {
+        await client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: watched.name }, stringData: { token: `Bearer ${name}` } } as never);
+      }
+      const job = (config: string, secret: string) => {
+        const task = TaskTemplate.http({ request: { method: 'GET', url: `${server.url}/echo?${config}`, headers: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: secret, key: 'token' } } }] }, response: { result: 'body.method' } });
+        const synthed = synthRun(watched.name, { name: config, task }, (c) => c.run('r1', {}));
+        return applyAsGitOps([synthed.config, synthed.run, ...synthed.tasks]);
+      };
+      await job('allowed', 'granted');
+      await job('denied', 'other');
+      await waitForRun(client, watched.name, 'allowed-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+      const denied = await waitForRun(client, watched.name, 'denied-r1', 'Failed', (r) => r.status?.phase === 'Failed');
+      expect(denied.status!.tasks![0]!.status).toMatchObject({ reason: 'SecretForbidden', message: expect.stringContaining('WatcherExecutor.http({ secretNames })') });
+      expect(server.requests.filter((r) => r.path === '/echo?allowed').map((r) => r.headers.authorization)).toEqual(['Bearer granted']);
+      expect(server.requests.filter((r) => r.path === '/echo?denied')).toEqual([]);
+    } finally {
+      await own.stop();
+      await watched.delete();
+      for (const o of installed.objects) if (['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) await client.delete(o).catch(() => undefined);
+    }
   });
 });
 
