@@ -159,3 +159,34 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('EgressPolicy', () => {
+  const cluster = new EgressPolicy();
+
+  it('allows cluster Services by default and nothing else', () => {
+    expect(cluster.refusal('reports.billing.svc', ['10.96.0.12'])).toBeUndefined();
+    expect(cluster.refusal('reports.billing.svc.cluster.local.', ['10.96.0.12'])).toBeUndefined();
+    expect(cluster.refusal('example.com', ['93.184.216.34'])).toMatch(/outside the watcher's egress policy \(hosts \*\.svc, \*\.svc\.cluster\.local; CIDRs \(none\)\)/);
+    expect(cluster.refusal('10.96.0.12', ['10.96.0.12'])).toMatch(/outside/);
+  });
+
+  it('refuses link-local, the metadata service and unspecified addresses whatever is allowed, IPv4-mapped forms included', () => {
+    const open = new EgressPolicy({ hosts: ['*.svc'], cidrs: ['0.0.0.0/0', '::/0'] });
+    for (const address of ['169.254.169.254', '169.254.1.1', '::ffff:169.254.169.254', 'fe80::1', 'fd00:ec2::254', '0.0.0.0', '::']) {
+      expect(open.refusal('metadata.svc', [address]), address).toMatch(/never reach/);
+    }
+    // One bad address among good ones is enough: the socket may pick any of them.
+    expect(open.refusal('mixed.svc', ['10.0.0.1', '169.254.169.254'])).toMatch(/169\.254\.169\.254/);
+  });
+
+  it('a name is allowed by CIDR only when every address it resolves to is inside', () => {
+    const tens = new EgressPolicy({ hosts: [], cidrs: ['10.0.0.0/8'] });
+    expect(tens.refusal('db.internal', ['10.1.2.3'])).toBeUndefined();
+    expect(tens.refusal('db.internal', ['10.1.2.3', '192.168.0.1'])).toMatch(/192\.168\.0\.1/);
+    expect(tens.refusal('db.internal', [])).toMatch(/no address/);
+  });
+
+  it('names every malformed entry at once', () => {
+    expect(() => new EgressPolicy({ hosts: ['ok.svc', 'bad host'], cidrs: ['10.0.0.0/33', 'nope'] })).toThrow(/host "bad host".*CIDR "10\.0\.0\.0\/33".*CIDR "nope"/);
+  });
+});
