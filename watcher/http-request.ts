@@ -20,17 +20,30 @@ export function idempotencyKey(task: KubeObject): string {
   return `${namespace}/${labels?.[LABEL_RUN] ?? name}/${labels?.[LABEL_TASK_INDEX] ?? name}`;
 }
 
-export async function prepareRequest(task: KubeObject & { spec: HttpTaskSpec }, client: KubeClient): Promise<OutgoingRequest> {
+/** The request, and the Secret values in it (so nothing the watcher writes can carry them). */
+export interface PreparedRequest {
+  readonly outgoing: OutgoingRequest;
+  readonly secretValues: readonly string[];
+}
+
+export async function prepareRequest(task: KubeObject & { spec: HttpTaskSpec }, client: KubeClient): Promise<PreparedRequest> {
   const { spec } = task;
   const request = spec.request;
   const url = new URL(request.url);
   for (const { name, value } of request.queryString ?? []) url.searchParams.append(name, value);
   const headers: [string, string][] = [];
   const privateHeaders = new Set(PRIVATE_HEADERS);
+  const secretValues: string[] = [];
   for (const header of request.headers ?? []) {
     const ref = header.valueFrom?.secretKeyRef;
-    if (ref) privateHeaders.add(header.name.toLowerCase());
-    headers.push([header.name, ref ? await secretValue(client, task.metadata.namespace!, ref.name, ref.key, header.name) : header.value ?? '']);
+    if (!ref) {
+      headers.push([header.name, header.value ?? '']);
+      continue;
+    }
+    privateHeaders.add(header.name.toLowerCase());
+    const value = await secretValue(client, task.metadata.namespace!, ref.name, ref.key, header.name);
+    secretValues.push(value);
+    headers.push([header.name, value]);
   }
   const has = (name: string) => headers.some(([n]) => n.toLowerCase() === name);
   if (request.cookies?.length) headers.push(['Cookie', request.cookies.map((c) => `${c.name}=${c.value}`).join('; ')]);
@@ -41,7 +54,7 @@ export async function prepareRequest(task: KubeObject & { spec: HttpTaskSpec }, 
     if (!has('content-type')) headers.push(['Content-Type', postData.params ? 'application/x-www-form-urlencoded' : postData.mimeType]);
   }
   if (!has('idempotency-key')) headers.push(['Idempotency-Key', idempotencyKey(task)]);
-  return {
+  const outgoing: OutgoingRequest = {
     method: request.method.toUpperCase(),
     url: url.toString(),
     headers,
@@ -53,6 +66,26 @@ export async function prepareRequest(task: KubeObject & { spec: HttpTaskSpec }, 
     maxResponseBytes: spec.maxResponseBytes ?? HTTP_DEFAULTS.maxResponseBytes,
     timeoutMs: (spec.timeoutSeconds ?? HTTP_DEFAULTS.timeoutSeconds) * 1000,
   };
+  return { outgoing, secretValues };
+}
+
+/** Values shorter than this are not redacted: they would match ordinary text. */
+const MIN_REDACTED_LENGTH = 4;
+
+/**
+ * The verdict with every Secret value the request carried replaced: a server that echoes its request
+ * (headers in an error message or body) must not get a Secret into the status.
+ */
+export function redactSecrets<T extends { result?: string; message?: string }>(verdict: T, secretValues: readonly string[]): T {
+  const secrets = secretValues.filter((v) => v.length >= MIN_REDACTED_LENGTH);
+  if (secrets.length === 0) return verdict;
+  const redact = (text: string | undefined) => {
+    if (text === undefined) return undefined;
+    // Also as JSON escapes them (the result is JSON text).
+    for (const secret of secrets) for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) text = text.split(form).join('[redacted]');
+    return text;
+  };
+  return { ...verdict, ...(verdict.result !== undefined && { result: redact(verdict.result) }), ...(verdict.message !== undefined && { message: redact(verdict.message) }) };
 }
 
 /** One key of a Secret in the task's namespace; errors name the Secret and key, never a value. */

@@ -19,7 +19,7 @@ import { HTTP_TASK_KIND } from '../engine/executors/http.js';
 import type { HttpTaskSpec, HttpTaskStatus } from '../engine/schema/http.js';
 import type { Clock } from './clock.js';
 import { HttpFailure, type HttpClient } from './http-client.js';
-import { prepareRequest } from './http-request.js';
+import { prepareRequest, redactSecrets, type PreparedRequest } from './http-request.js';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from './kube/client.js';
 import type { Reflector } from './kube/reflector.js';
 
@@ -134,9 +134,9 @@ export class HttpRunner {
     this.inflight.set(key, controller);
     const log = this.options.logger.child({ httpTask: task.metadata.name, namespace: task.metadata.namespace });
     try {
-      let outgoing;
+      let prepared: PreparedRequest;
       try {
-        outgoing = await prepareRequest(task, this.options.client);
+        prepared = await prepareRequest(task, this.options.client);
       } catch (error) {
         const failure = error instanceof HttpFailure ? error : new HttpFailure('SecretUnavailable', (error as Error).message);
         await this.write(task, { state: 'Failed', reason: failure.reason, message: bounded(`${failure.message}; the request was not sent`), completionTime: this.now() });
@@ -149,14 +149,14 @@ export class HttpRunner {
       const base = { executor: this.options.identity, startTime: started.status!.startTime! };
       let verdict: HttpVerdict;
       try {
-        verdict = judgeResponse(task.spec.response, await this.options.http.send(outgoing, controller.signal));
+        verdict = judgeResponse(task.spec.response, await this.options.http.send(prepared.outgoing, controller.signal));
       } catch (error) {
         if (error instanceof Abort) return await this.aborted(started, error, { recorded: true, sent: true });
         const failure = error instanceof HttpFailure ? error : new HttpFailure('RequestFailed', (error as Error).message);
         verdict = { state: 'Failed', reason: failure.reason, message: bounded(failure.message) };
       }
       log.debug({ state: verdict.state, reason: verdict.reason, statusCode: verdict.statusCode }, 'http task finished');
-      await this.finish(started, { ...base, ...verdict, completionTime: this.now() });
+      await this.finish(started, { ...base, ...redactSecrets(verdict, prepared.secretValues), completionTime: this.now() });
     } catch (error) {
       // The next event (or leader) looks again; nothing was sent unrecorded.
       log.warn({ err: (error as Error).message }, 'http task not recorded');
