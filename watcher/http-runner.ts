@@ -47,7 +47,10 @@ class Abort {
   ) {}
 }
 
+/** Writes of an outcome before it is given up (conflicts and API errors; 250 ms doubling between errors). */
 const FINISH_ATTEMPTS = 5;
+/** A task whose status could not be written is looked at again after this long. */
+const RECONSIDER_MS = 2000;
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Killed']);
 
 export class HttpRunner {
@@ -158,12 +161,20 @@ export class HttpRunner {
       log.debug({ state: verdict.state, reason: verdict.reason, statusCode: verdict.statusCode }, 'http task finished');
       await this.finish(started, { ...base, ...redactSecrets(verdict, prepared.secretValues), completionTime: this.now() });
     } catch (error) {
-      // The next event (or leader) looks again; nothing was sent unrecorded.
-      log.warn({ err: (error as Error).message }, 'http task not recorded');
+      // Nothing was sent unrecorded. Looked at again shortly: unsent, it is sent then; recorded as
+      // Starting but its outcome unwritten, it ends ExecutorLost, which is what can be said of it.
+      log.warn({ err: (error as Error).message, retryInMs: RECONSIDER_MS }, 'http task status not written; looking again');
+      setTimeout(() => this.reconsider(key), RECONSIDER_MS).unref();
     } finally {
       this.inflight.delete(key);
       this.pump();
     }
+  }
+
+  private reconsider(key: string): void {
+    const [namespace, name] = key.split('/') as [string, string];
+    const task = this.options.tasks.get(namespace || undefined, name);
+    if (task) this.consider(task as HttpTaskObject);
   }
 
   /** A killed task says so; one abandoned with the lease is left for the next leader. */
@@ -181,7 +192,16 @@ export class HttpRunner {
   private async finish(started: HttpTaskObject, status: HttpTaskStatus): Promise<void> {
     let task = started;
     for (let attempt = 0; attempt < FINISH_ATTEMPTS; attempt++) {
-      if ((await this.write(task, status, true)) !== 'conflict') return;
+      let written;
+      try {
+        written = await this.write(task, status, true);
+      } catch (error) {
+        // An API server that does not answer now may a moment later: the outcome is worth waiting for.
+        if (attempt === FINISH_ATTEMPTS - 1) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+        continue;
+      }
+      if (written !== 'conflict') return;
       const fresh = await this.options.client.get<HttpTaskObject>(task.apiVersion, task.kind, task.metadata.namespace, task.metadata.name).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
       if (!fresh || fresh.status?.executor !== this.options.identity || fresh.status.state !== 'Starting') {
         this.options.logger.warn({ httpTask: task.metadata.name, state: fresh?.status?.state, executor: fresh?.status?.executor }, 'http task outcome dropped: the task is no longer this watcher\'s');
