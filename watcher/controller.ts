@@ -36,6 +36,7 @@ import { HTTP_TASK_KIND } from '../engine/executors/http.js';
 import { HttpClient } from './http-client.js';
 import { EgressPolicy, type EgressPolicyOptions } from './http-egress.js';
 import { HttpRunner } from './http-runner.js';
+import { admitHttpTask } from './http-admission.js';
 
 export const FIELD_MANAGER = 'taskplane-watcher';
 
@@ -130,6 +131,7 @@ export class Watcher {
     const configOf = (run: RunObject) => configKey(run.metadata.namespace, run.spec.configName);
     this.runs.on('add', (run) => {
       this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+      this.http?.runner.runChanged(run.metadata.namespace, run.metadata.name);
       this.queue.add(configOf(run));
     });
     this.runs.on('delete', (run) => {
@@ -148,6 +150,8 @@ export class Watcher {
       }
       // ...but a run that started or finished changes its config's counts.
       if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
+      // HttpTasks wait until their run has recorded them.
+      if (!isDeepStrictEqual(run.status?.tasks, old.status?.tasks)) this.http?.runner.runChanged(run.metadata.namespace, run.metadata.name);
     });
     this.configs.on('add', (config) => {
       this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
@@ -262,6 +266,11 @@ export class Watcher {
       identity,
       ...(settings.concurrency !== undefined && { concurrency: settings.concurrency }),
       isLeader: () => this.isLeader && !this.stopped,
+      admit: (task) => {
+        const run = this.runs.get(task.metadata.namespace, task.metadata.labels?.[LABEL_RUN] ?? '');
+        const config = run && this.configs.get(run.metadata.namespace, run.spec.configName);
+        return admitHttpTask(task, run, { jobUid: run?.metadata.uid, jobConfigUid: config?.metadata.uid });
+      },
     });
     return { runner, client };
   }

@@ -19,11 +19,13 @@ import { HTTP_TASK_KIND } from '../engine/executors/http.js';
 import type { HttpTaskSpec, HttpTaskStatus } from '../engine/schema/http.js';
 import type { Clock } from './clock.js';
 import { HttpFailure, type HttpClient } from './http-client.js';
+import type { HttpTaskVerdict } from './http-admission.js';
+import { LABEL_RUN } from '../engine/labels.js';
 import { prepareRequest, redactSecrets, type PreparedRequest } from './http-request.js';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from './kube/client.js';
 import type { Reflector } from './kube/reflector.js';
 
-type HttpTaskObject = KubeObject & { spec: HttpTaskSpec; status?: HttpTaskStatus };
+export type HttpTaskObject = KubeObject & { spec: HttpTaskSpec; status?: HttpTaskStatus };
 
 export interface HttpRunnerOptions {
   readonly client: KubeClient;
@@ -37,6 +39,8 @@ export interface HttpRunnerOptions {
   /** @default 100 */
   readonly concurrency?: number;
   readonly isLeader: () => boolean;
+  /** Whether this HttpTask is its run's, to be sent (see http-admission.ts). */
+  readonly admit: (task: HttpTaskObject) => HttpTaskVerdict;
 }
 
 /** Why an in-flight request was aborted. */
@@ -70,6 +74,14 @@ export class HttpRunner {
 
   get inFlight(): number {
     return this.inflight.size;
+  }
+
+  /** A run's status changed: its tasks that waited for the run to record them may go now. */
+  runChanged(namespace: string | undefined, run: string): void {
+    if (!this.options.isLeader()) return;
+    for (const task of this.options.tasks.list()) {
+      if (task.metadata.namespace === namespace && task.metadata.labels?.[LABEL_RUN] === run && !task.status) this.consider(task as HttpTaskObject);
+    }
   }
 
   /** Leadership (re)gained: every task is looked at again (tasks left Starting by the previous leader are lost). */
@@ -114,6 +126,12 @@ export class HttpRunner {
     if (task.spec.killTimestamp) {
       this.waiting.delete(key);
       this.track(this.write(task, { state: 'Killed', reason: 'Killed', message: `killed at ${task.spec.killTimestamp}; the request was never sent`, completionTime: this.now() }));
+      return;
+    }
+    const verdict = this.options.admit(task);
+    if (verdict.decision === 'wait') return;
+    if (verdict.decision === 'refuse') {
+      this.track(this.write(task, { state: 'Failed', reason: 'NotAdmitted', message: bounded(`${verdict.why}; the request was not sent`), completionTime: this.now() }));
       return;
     }
     this.waiting.add(key);
