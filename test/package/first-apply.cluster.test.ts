@@ -20,7 +20,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../cluster/harness.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const CRDS = ['crd/jobconfigs.taskplane.dev', 'crd/jobruns.taskplane.dev'];
+const CRDS = ['crd/jobconfigs.taskplane.dev', 'crd/jobruns.taskplane.dev', 'crd/httptasks.taskplane.dev'];
 
 interface Manifest {
   kind: string;
@@ -100,7 +100,7 @@ describe('a fresh dist/ applies to an empty cluster on the first try', () => {
     const built = await ok(cluster, ['kustomize', dist]);
     const objects = parseAllDocuments(built).map((d) => d.toJS() as Manifest);
     const definitions = (o: Manifest) => o.kind === 'CustomResourceDefinition' || o.kind === 'Namespace';
-    expect(objects.filter(definitions).map((o) => o.kind).sort()).toEqual(['CustomResourceDefinition', 'CustomResourceDefinition', 'Namespace', 'Namespace']);
+    expect(objects.filter(definitions).map((o) => o.kind).sort()).toEqual(['CustomResourceDefinition', 'CustomResourceDefinition', 'CustomResourceDefinition', 'Namespace', 'Namespace']);
     await ok(cluster, ['apply', '--server-side', '--field-manager=kustomize-controller', '-f', '-'], objects.filter(definitions).map((o) => stringify(o)).join('---\n'));
     await waitForCrds(cluster);
     await ok(cluster, ['apply', '--server-side', '--field-manager=kustomize-controller', '-f', '-'], objects.filter((o) => !definitions(o)).map((o) => stringify(o)).join('---\n'));

@@ -85,10 +85,15 @@ describe('HTTP tasks', () => {
     // The next attempt's name, which the run (finished) never records, with a request of someone else's.
     const forged = { ...legit!, metadata: { ...legit!.metadata, name: 'warm-r1-0-1', labels: { ...legit!.metadata.labels, 'taskplane.dev/retry-index': '1' } }, spec: { request: { method: 'GET', url: `${server.url}/echo?forged`, headers: [{ name: 'Authorization', valueFrom: { secretKeyRef: { name: 'report-token', key: 'token' } } }] } } };
     await client.create(forged as never);
-    // The run records the object it sees under its label; the watcher renders that attempt, compares, refuses.
-    const refused = await waitForTask('warm-r1-0-1', 'refused', (t) => t.status?.state === 'Failed');
-    expect(refused.status).toMatchObject({ reason: 'NotAdmitted', message: expect.stringContaining("is not what run warm-r1's template renders for its index and attempt") });
+    // Sync point: the runner takes HttpTask events in order and sends in arrival order, so once a task
+    // created after the forged one was sent, the forged one was decided (refused, or waiting for its
+    // run to record it, which a finished run may or may not do).
+    const later = start('later', { path: '/ok' });
+    await later.apply();
+    await waitForRun(client, ns.name, 'later-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded');
     expect(server.requests.filter((r) => r.path === '/echo?forged')).toEqual([]);
+    const status = (await httpTask('warm-r1-0-1')).status;
+    if (status) expect(status).toMatchObject({ state: 'Failed', reason: 'NotAdmitted', message: expect.stringContaining("is not what run warm-r1's template renders for its index and attempt") });
   });
 
   it('fail by status code, then the retry succeeds (500 then 200): two requests, one per attempt', async () => {
