@@ -14,7 +14,6 @@ import (
 
 	appcontroller "github.com/argoproj/argo-cd/v3/cmd/argocd-application-controller/commands"
 	reposerver "github.com/argoproj/argo-cd/v3/cmd/argocd-repo-server/commands"
-	"github.com/argoproj/argo-cd/v3/util/grpc"
 	"github.com/argoproj/argo-cd/v3/util/log"
 )
 
@@ -23,7 +22,9 @@ func init() {
 }
 
 func main() {
-	grpc.DisableSRVLookups()
+	// No grpc.DisableSRVLookups() as in argo-cd's cmd/main.go: gRPC >= 1.84 starts with SRV lookups off and
+	// only the grpclb balancer turns them on; argo-cd's full binary links it (through its CLI), this one does not,
+	// and the workaround panics when it finds them off already.
 	commands := map[string]func() *cobra.Command{
 		"application-controller": appcontroller.NewCommand,
 		"repo-server":            reposerver.NewCommand,
