@@ -8,6 +8,7 @@
  * tree the controller keeps in Redis (what the UI and `argocd app resources` show).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -124,7 +125,14 @@ export async function startArgoCd(cp: ControlPlane, options: ArgoCdOptions): Pro
     metadata: { name: 'argocd-cm', namespace: ARGOCD_NAMESPACE, labels: { ...partOf, 'app.kubernetes.io/name': 'argocd-cm' } },
     data: { 'application.resourceTrackingMethod': options.trackingMethod, 'cluster.inClusterEnabled': 'false', ...(options.resync ? { 'timeout.reconciliation': options.resync } : {}) },
   } as KubeObject);
-  await client.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'argocd-secret', namespace: ARGOCD_NAMESPACE, labels: { ...partOf, 'app.kubernetes.io/name': 'argocd-secret' } }, type: 'Opaque' } as KubeObject);
+  // server.secretkey is what argocd-server writes on its first start. Without it every later change of argocd-cm
+  // fails to parse ("server.secretkey is missing") and never reaches the controller's live-state cache: the
+  // resource tree would keep the health checks of the controller's start (none), while the Application's
+  // health already used the new ones.
+  await client.apply({
+    apiVersion: 'v1', kind: 'Secret', metadata: { name: 'argocd-secret', namespace: ARGOCD_NAMESPACE, labels: { ...partOf, 'app.kubernetes.io/name': 'argocd-secret' } },
+    type: 'Opaque', stringData: { 'server.secretkey': randomBytes(32).toString('base64') },
+  } as KubeObject);
   // The control plane as a cluster Secret (what `argocd cluster add` writes): Argo CD reaches "in-cluster"
   // (https://kubernetes.default.svc) only through a Pod's service-account environment, which these processes lack.
   const cluster = kc.getCurrentCluster()!;

@@ -156,7 +156,8 @@ describe.each<{ tracking: TrackingMethod }>([{ tracking: 'annotation' }, { track
     for (;;) {
       const run = await record();
       if (run?.status?.phase === 'Succeeded') break;
-      samples.push(sample(await argo.refresh(name), run));
+      // The run is read after Argo CD answered: a run not Succeeded then was not Succeeded when Argo CD compared.
+      samples.push(sample(await argo.refresh(name), await record()));
       samples.push(sample(await argo.sync(name), await record()));
       duringRun++;
       if (duringRun > 200) throw new Error(`flaky-first did not succeed: ${JSON.stringify(run?.status)}`);
