@@ -50,7 +50,7 @@ export interface ApplicationObject extends KubeObject {
     sync?: { status?: string; revision?: string };
     health?: { status?: string; message?: string };
     resources?: { group?: string; kind: string; namespace?: string; name: string; status?: string; health?: { status?: string; message?: string }; requiresPruning?: boolean }[];
-    operationState?: { phase?: string; message?: string; startedAt?: string; finishedAt?: string; operation?: { sync?: { revision?: string } }; syncResult?: { resources?: { kind: string; name: string; status?: string; message?: string; syncPhase?: string }[] } };
+    operationState?: { phase?: string; message?: string; startedAt?: string; finishedAt?: string; operation?: { initiatedBy?: { username?: string; automated?: boolean }; sync?: { revision?: string } }; syncResult?: { resources?: { kind: string; name: string; status?: string; message?: string; syncPhase?: string }[] } };
     history?: { id: number; revision?: string; deployedAt?: string }[];
     conditions?: { type: string; message?: string }[];
   };
@@ -74,8 +74,8 @@ export interface ArgoCd {
   sync(name: string, timeoutMs?: number): Promise<ApplicationObject>;
   /** The resource tree the controller cached in Redis for the Application (managed objects and their children). */
   resourceTree(name: string): Promise<ResourceNode[]>;
-  /** `argocd_app_reconcile_count` and `argocd_app_sync_total` of the controller's metrics for the Application. */
-  counters(name: string): Promise<{ reconciles: number; syncs: number }>;
+  /** How many syncs of the Application the controller finished (`argocd_app_sync_total` of its metrics). */
+  syncs(name: string): Promise<number>;
 }
 
 /** Waits until a TCP service on 127.0.0.1:port answers Redis' PING. */
@@ -184,6 +184,7 @@ export async function startArgoCd(cp: ControlPlane, options: ArgoCdOptions): Pro
   const app = (name: string) => ({ apiVersion: ARGO_API, kind: 'Application', metadata: { name, namespace: ARGOCD_NAMESPACE } });
   const getApplication = (name: string) => client.get<ApplicationObject>(ARGO_API, 'Application', ARGOCD_NAMESPACE, name);
   const admin = new KubeClient(kc, 'argocd-admin');
+  let syncRequests = 0;
 
   return {
     client,
@@ -206,13 +207,13 @@ export async function startArgoCd(cp: ControlPlane, options: ArgoCdOptions): Pro
       }, timeoutMs);
     },
     async sync(name, timeoutMs = 90_000) {
-      const current = await getApplication(name);
-      const started = current.status?.operationState?.startedAt;
-      await client.mergePatch(app(name), { operation: { initiatedBy: { username: 'taskplane-test' }, sync: { revision: 'main', syncStrategy: { hook: {} } } } });
-      return waitUntil(`Application ${name} synced by request`, async () => {
+      // startedAt has a resolution of one second, and a sync can take less: each request names itself.
+      const username = `taskplane-test-${++syncRequests}`;
+      await client.mergePatch(app(name), { operation: { initiatedBy: { username }, sync: { revision: 'main', syncStrategy: { hook: {} } } } });
+      return waitUntil(`Application ${name} synced by request ${username}`, async () => {
         const got = await getApplication(name);
         const state = got.status?.operationState;
-        return !got.operation && state && state.startedAt !== started && ['Succeeded', 'Failed', 'Error'].includes(state.phase ?? '') ? got : undefined;
+        return !got.operation && state?.operation?.initiatedBy?.username === username && ['Succeeded', 'Failed', 'Error'].includes(state.phase ?? '') ? got : undefined;
       }, timeoutMs);
     },
     async resourceTree(name) {
@@ -221,10 +222,9 @@ export async function startArgoCd(cp: ControlPlane, options: ArgoCdOptions): Pro
       const raw = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(redisPort), '--raw', 'GET', keys[0]!], { encoding: 'utf8' });
       return (JSON.parse(raw) as { nodes?: ResourceNode[] }).nodes ?? [];
     },
-    async counters(name) {
+    async syncs(name) {
       const { body } = await httpGet(`http://127.0.0.1:${controllerMetrics}/metrics`);
-      const labels = { name, namespace: ARGOCD_NAMESPACE };
-      return { reconciles: counter(body, 'argocd_app_reconcile_count', labels), syncs: counter(body, 'argocd_app_sync_total', labels) };
+      return counter(body, 'argocd_app_sync_total', { name, namespace: ARGOCD_NAMESPACE });
     },
   };
 }

@@ -178,14 +178,16 @@ describe.each<{ tracking: TrackingMethod }>([{ tracking: 'annotation' }, { track
     const snapshot = async () => [await getRun(client, ns(diff), 'flaky-first'), ...(await pods(diff, 'flaky-first')), await client.get('taskplane.dev/v1alpha1', 'JobConfig', ns(diff), 'flaky')]
       .map((o) => `${o.kind}/${o.metadata.name} uid=${o.metadata.uid} rv=${o.metadata.resourceVersion}`);
     const before = await snapshot();
-    const syncsBefore = (await argo.counters(name)).syncs;
+    const syncsBefore = await argo.syncs(name);
     for (let i = 0; i < 5; i++) {
       samples.push(sample(await argo.refresh(name, i % 2 ? 'hard' : 'normal'), await record()));
       samples.push(sample(await argo.sync(name), await record()));
     }
-    expect((await argo.counters(name)).syncs - syncsBefore).toBeGreaterThanOrEqual(5);
+    expect(await argo.syncs(name) - syncsBefore).toBeGreaterThanOrEqual(5);
     expect(await snapshot()).toEqual(before);
     observed[`${diff}: refresh+sync rounds during the run`] = String(duringRun);
+    const managers = (run.metadata as { managedFields?: { manager: string; operation: string; subresource?: string }[] }).managedFields ?? [];
+    observed[`${diff}: JobRun field managers`] = managers.map((m) => `${m.manager} ${m.operation}${m.subresource ? ` ${m.subresource}` : ''}`).join(', ');
     observed[`${diff}: samples`] = [...new Set(samples.map((s) => `${s.runPhase}: ${s.sync}/${s.health}/${s.operation}`))].join(', ');
 
     expect(duringRun).toBeGreaterThanOrEqual(1);
