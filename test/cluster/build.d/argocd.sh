@@ -10,12 +10,12 @@ ARGOCD_VERSION="$(json_field argocd)"
 require_pin go/argocd/go.mod "github.com/argoproj/argo-cd/v3 $ARGOCD_VERSION"
 
 copy_argocd_files() {
-  local dir="$1" mod="$2" src
-  src="$(cd "$here/go/$mod" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v3)/manifests/crds"
+  local dir="$1" src
+  src="$(module_source "$2" github.com/argoproj/argo-cd/v3)"
   rm -rf "$dir/crds"
   mkdir -p "$dir/crds"
-  cp "$src/application-crd.yaml" "$src/appproject-crd.yaml" "$dir/crds/"
-  install -m 0755 "$src/../../hack/git-verify-wrapper.sh" "$dir/bin/git-verify-wrapper.sh"
+  cp "$src/manifests/crds/application-crd.yaml" "$src/manifests/crds/appproject-crd.yaml" "$dir/crds/"
+  install -m 0755 "$src/hack/git-verify-wrapper.sh" "$dir/bin/git-verify-wrapper.sh"
   say "argocd $ARGOCD_VERSION: from the module sources: $(cd "$dir/crds" && echo *.yaml) git-verify-wrapper.sh"
 }
 
