@@ -28,8 +28,6 @@ export type TrackingMethod = 'label' | 'annotation';
 export interface ArgoCdOptions {
   /** argocd-cm `application.resourceTrackingMethod` (Argo CD 3's default: annotation). */
   readonly trackingMethod: TrackingMethod;
-  /** argocd-cm `timeout.reconciliation`: how often the controller refreshes on its own. @default Argo CD's: 120s */
-  readonly resync?: string;
 }
 
 export interface ResourceNode {
@@ -78,7 +76,7 @@ export interface ArgoCd {
   syncs(name: string): Promise<number>;
 }
 
-/** Waits until a TCP service on 127.0.0.1:port answers Redis' PING. */
+/** Whether redis-server on 127.0.0.1:port answers PING. */
 function redisPing(port: number): boolean {
   const out = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'PING'], { encoding: 'utf8' });
   return out.status === 0 && out.stdout.trim() === 'PONG';
@@ -123,7 +121,7 @@ export async function startArgoCd(cp: ControlPlane, options: ArgoCdOptions): Pro
   await client.apply({
     apiVersion: 'v1', kind: 'ConfigMap',
     metadata: { name: 'argocd-cm', namespace: ARGOCD_NAMESPACE, labels: { ...partOf, 'app.kubernetes.io/name': 'argocd-cm' } },
-    data: { 'application.resourceTrackingMethod': options.trackingMethod, 'cluster.inClusterEnabled': 'false', ...(options.resync ? { 'timeout.reconciliation': options.resync } : {}) },
+    data: { 'application.resourceTrackingMethod': options.trackingMethod, 'cluster.inClusterEnabled': 'false' },
   } as KubeObject);
   // server.secretkey is what argocd-server writes on its first start. Without it every later change of argocd-cm
   // fails to parse ("server.secretkey is missing") and never reaches the controller's live-state cache: the
