@@ -23,7 +23,7 @@ import { stringify } from 'yaml';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export const versions: { kubernetes: string; etcd: string; kwok: string; flux: string } = JSON.parse(
+export const versions: { kubernetes: string; etcd: string; kwok: string; flux: string; argocd: string } = JSON.parse(
   readFileSync(path.join(here, 'versions.json'), 'utf8'),
 );
 

@@ -6,12 +6,13 @@
  */
 import { parse } from '@bufbuild/cel';
 import { describe, expect, it } from 'vitest';
-import { FAILED_RUN_PHASES, fluxHealthCheckExprs, JOB_RUN_HEALTH_CHECK_EXPR, JOB_RUN_HEALTH_LUA, type FluxHealthCheckExpr } from '../../engine/health/index.js';
+import { FAILED_RUN_PHASES, fluxHealthCheckExprs, JOB_RUN_HEALTH_CHECK_EXPR, type FluxHealthCheckExpr } from '../../engine/health/index.js';
 import { runConditions } from '../../engine/run/kstatus.js';
 import { TERMINAL_PHASES } from '../../engine/run/phase.js';
 import { RUN_PHASES, type RunPhase } from '../../engine/schema/resources.js';
 import { JOB_CONFIG_CASES, JOB_RUN_CASES, readFixture } from '../fixtures/jobruns/cases.js';
-import { ARGO_TO_FLUX, argoHealth, evaluateCel, fluxHealth, kstatusHealth, requireLua } from './health-eval.js';
+import { argoCdHealth, constructArgoCdConfigMap, requireArgoCdVm } from './argocd-vm.js';
+import { ARGO_TO_FLUX, evaluateCel, fluxHealth, kstatusHealth } from './health-eval.js';
 
 const flux = (obj: Record<string, any>) => fluxHealth(JOB_RUN_HEALTH_CHECK_EXPR, obj);
 const base = readFixture('pending');
@@ -108,14 +109,15 @@ describe('the rules in order', () => {
 });
 
 describe('Argo CD and Flux agree', () => {
-  requireLua();
+  requireArgoCdVm();
+  const argocdCm = constructArgoCdConfigMap();
   const samples: [string, Record<string, any>][] = [
     ...JOB_RUN_CASES.map(({ name }) => [name, readFixture(name)] as [string, Record<string, any>]),
     ...RUN_PHASES.flatMap((phase) => [[`${phase}+conditions`, withStatus(watcherStatus(phase))], [`${phase} phase only`, withStatus({ phase })]] as [string, Record<string, any>][]),
   ];
 
-  it.each(samples)('%s', (name, obj) => {
-    const argo = argoHealth(JOB_RUN_HEALTH_LUA, obj).status;
+  it.each(samples)('%s', async (name, obj) => {
+    const argo = (await argoCdHealth(argocdCm, obj)).status;
     // The one difference: Flux cannot name a missing `status`, so Unknown where Argo CD says Progressing.
     expect(flux(obj)).toBe(name === 'no-status' ? 'Unknown' : ARGO_TO_FLUX[argo]);
   });

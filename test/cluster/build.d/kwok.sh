@@ -7,8 +7,8 @@ KWOK_VERSION="$(json_field kwok)"
 require_pin go/kwok/go.mod "sigs.k8s.io/kwok $KWOK_VERSION"
 
 copy_kwok_node_stages() {
-  local dir="$1" mod="$2" src
-  src="$(cd "$here/go/$mod" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage/node"
+  local dir="$1" src
+  src="$(module_source "$2" sigs.k8s.io/kwok)/kustomize/stage/node"
   rm -rf "$dir/stages"
   mkdir -p "$dir/stages"
   cp "$src/fast/node-initialize.yaml" "$src/heartbeat-with-lease/node-heartbeat-with-lease.yaml" "$dir/stages/"
