@@ -2,7 +2,8 @@
  * `customResource`: each task is any namespaced object. Its state is read with CEL expressions over
  * the live object (`self`), compiled at synth so a typo fails before anything reaches a cluster.
  */
-import { celEnv, isCelError, isCelList, isCelMap, isCelUint, parse, plan, type CelError, type CelInput, type CelValue } from '@bufbuild/cel';
+import { celEnv, type CelInput } from '@bufbuild/cel';
+import { celSyntaxError, celToJson, evaluateCel } from '../cel.js';
 import type { FieldError } from '../errors.js';
 import type { CustomResourceTemplate } from '../schema/template.js';
 import { unlessDeleting, unlessFinished } from './_observe.js';
@@ -12,54 +13,15 @@ import type { Executor, LiveTask, Manifest, TaskObservation } from './types.js';
 const RESERVED_METADATA = ['name', 'generateName', 'namespace'] as const;
 const EXPRESSIONS = ['successCondition', 'failureCondition', 'runningCondition', 'resultExpression'] as const;
 
-/** Syntax check of a CEL expression; undefined when it parses. */
-export function celSyntaxError(expression: string): string | undefined {
-  try {
-    parse(expression);
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
 const ENV = celEnv();
-type Program = (bindings: { self: CelInput }) => CelValue | CelError;
-/** Compiled once per expression: the watcher evaluates them on every event. */
-const programs = new Map<string, Program>();
-
-/** The expression's value over `self`, or undefined when it does not evaluate (a missing field, a type error). */
-function evaluate(expression: string, self: LiveTask['object']): CelValue | undefined {
-  try {
-    let program = programs.get(expression);
-    if (!program) {
-      program = plan(ENV, parse(expression));
-      programs.set(expression, program);
-    }
-    const value = program({ self: self as CelInput });
-    return isCelError(value) ? undefined : value;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A CEL value as plain JSON. Timestamps, durations, bytes and types have no JSON form here
- * (undefined): wrap them in `string()` in the expression.
- */
-function toJson(value: CelValue | undefined): unknown {
-  if (isCelMap(value)) return Object.fromEntries([...value].map(([key, item]) => [String(isCelUint(key) ? key.value : key), toJson(item)]));
-  if (isCelList(value)) return [...value].map(toJson);
-  if (isCelUint(value)) return Number(value.value);
-  if (typeof value === 'bigint') return Number(value);
-  return value === null || ['string', 'number', 'boolean'].includes(typeof value) ? value : undefined;
-}
+const evaluate = (expression: string, self: LiveTask['object']) => evaluateCel(ENV, expression, { self: self as CelInput });
 
 function observe(task: LiveTask, template: CustomResourceTemplate): TaskObservation {
   const holds = (expression: string) => evaluate(expression, task.object) === true;
   // Failure wins when both hold: a half-failed object must not count as a success.
   const result = holds(template.failureCondition) ? 'Failed' : holds(template.successCondition) ? 'Succeeded' : undefined;
   if (result) {
-    const taskResult = template.resultExpression === undefined ? undefined : toJson(evaluate(template.resultExpression, task.object));
+    const taskResult = template.resultExpression === undefined ? undefined : celToJson(evaluate(template.resultExpression, task.object));
     return { state: 'Terminated', result, taskResult };
   }
   const running = template.runningCondition === undefined || holds(template.runningCondition);
