@@ -3,6 +3,7 @@ export * from './job-config.js';
 export * from './job-run.js';
 export * from './option.js';
 export * from './parallelism.js';
+export * from './retry-rule.js';
 export * from './schedule.js';
 export * from './task-template.js';
 export * from './taskplane-app.js';
