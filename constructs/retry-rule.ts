@@ -42,6 +42,11 @@ export class RetryCondition {
     private readonly problems: readonly FieldError[] = [],
   ) {}
 
+  /** Names the rule (status and events name the rule that decided). */
+  public named(name: string): RetryCondition {
+    return new RetryCondition(this.expression, name, this.problems);
+  }
+
   /** Retry, counting the attempt against `maxAttempts` (what happens when no rule holds). */
   public retry(): RetryRule {
     return this.then('Retry');
@@ -98,7 +103,7 @@ export class RetryRule {
       else if (code === 0 && !options.notIn) problems.push({ field: 'when', message: 'exit code 0 is a success and is never looked at', value: code, valid: 'codes from 1 to 255' });
     }
     const values = `[${codes.join(', ')}]`;
-    const test = (code: string) => `${code} != 0 && ${options.notIn ? `!(${code} in ${values})` : `${code} in ${values}`}`;
+    const test = (code: string) => (options.notIn ? `${code} != 0 && !(${code} in ${values})` : `${code} in ${values}`);
     const container = options.container;
     const expression = container === undefined
       ? `exitCodes.exists(code, ${test('code')})`

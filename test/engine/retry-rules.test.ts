@@ -42,10 +42,10 @@ const live = (apiVersion: string, kind: string, status: object): LiveTask => ({
   createdByWatcher: false,
 });
 const terminated = (name: string, exitCode: number, reason = 'Error') => ({ name, state: { terminated: { exitCode, reason, startedAt: iso(10), finishedAt: iso(20) } } });
-const failedPod = (containers: object[], extra: object = {}) => podExecutor.observe(live('v1', 'Pod', { phase: 'Failed', startTime: iso(5), containerStatuses: containers, ...extra }));
+const failedPod = (containers: object[], extra: object = {}) => podExecutor.observe(live('v1', 'Pod', { phase: 'Failed', startTime: iso(5), containerStatuses: containers, ...extra }), { spec: {} });
 const disrupted = (reason: string) => failedPod([terminated('main', 143)], { conditions: [{ type: 'DisruptionTarget', status: 'True', reason, message: 'disrupted' }] });
 const finishedWorkflow = (phase: string) =>
-  workflowExecutor.observe(live('argoproj.io/v1alpha1', 'Workflow', { phase, startedAt: iso(10), finishedAt: iso(20), message: 'child failed' }));
+  workflowExecutor.observe(live('argoproj.io/v1alpha1', 'Workflow', { phase, startedAt: iso(10), finishedAt: iso(20), message: 'child failed' }), { spec: {} });
 const taskRun = (results: object) =>
   customResourceExecutor.observe(
     live('tekton.dev/v1', 'TaskRun', { conditions: [{ type: 'Succeeded', status: 'False', reason: 'Failed' }], results }),
