@@ -50,6 +50,14 @@ async function enforceDeadline(name: string): Promise<void> {
   await client.mergePatch(live, { status: { phase: 'Failed', reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' } }, 'status');
 }
 
+/** Run r1 of a config with two indexes (AnySuccessful: one failed index alone does not end the run), three attempts each and `rule`. */
+async function applyTwoIndexRun(name: string, rule: RetryRule): Promise<void> {
+  const parallelism = Parallelism.withCount(2, { completionStrategy: CompletionStrategy.ANY_SUCCESSFUL });
+  const props = { name, maxAttempts: 3, parallelism, retryRules: [rule], task: TaskTemplate.pod({ spec: podTask() }) };
+  const { config, run, tasks } = synthRun(ns.name, props, (c) => c.run('r1', {}));
+  await applyAsGitOps([config, run, ...tasks]);
+}
+
 const finishedEvent = (run: string) =>
   waitUntil(`the Finished event of ${run}`, async () => {
     const seen = await events(client, ns.name, run);
@@ -58,18 +66,7 @@ const finishedEvent = (run: string) =>
 
 describe('retry rules in the cluster', () => {
   it('FailIndex stops retries for that index only; the other index retries and succeeds', async () => {
-    const { config, run, tasks } = synthRun(
-      ns.name,
-      {
-        name: 'shards',
-        maxAttempts: 3,
-        parallelism: Parallelism.withCount(2, { completionStrategy: CompletionStrategy.ANY_SUCCESSFUL }),
-        retryRules: [RetryRule.onExitCodes([42]).failIndex()],
-        task: TaskTemplate.pod({ spec: podTask() }),
-      },
-      (c) => c.run('r1', {}),
-    );
-    await applyAsGitOps([config, run, ...tasks]);
+    await applyTwoIndexRun('shards', RetryRule.onExitCodes([42]).failIndex());
     await pod('shards-r1-0-0');
     await finishPod(ns.name, 'shards-r1-0-0', 'Failed', { exitCode: 42 });
     await waitForRun(client, ns.name, 'shards-r1', 'index 0 judged', (r) => r.status?.tasks?.some((t) => t.name === 'shards-r1-0-0' && t.retryRule !== undefined) ?? false);
@@ -91,18 +88,7 @@ describe('retry rules in the cluster', () => {
   });
 
   it('FailRun fails the run and kills the other tasks in place, whatever the completion strategy', async () => {
-    const { config, run, tasks } = synthRun(
-      ns.name,
-      {
-        name: 'loader',
-        maxAttempts: 3,
-        parallelism: Parallelism.withCount(2, { completionStrategy: CompletionStrategy.ANY_SUCCESSFUL }),
-        retryRules: [RetryRule.onExitCodes([2]).named('bad-input').failRun()],
-        task: TaskTemplate.pod({ spec: podTask() }),
-      },
-      (c) => c.run('r1', {}),
-    );
-    await applyAsGitOps([config, run, ...tasks]);
+    await applyTwoIndexRun('loader', RetryRule.onExitCodes([2]).named('bad-input').failRun());
     await pod('loader-r1-1-0');
     await markPodRunning(client, ns.name, 'loader-r1-1-0');
     await waitForRun(client, ns.name, 'loader-r1', 'index 1 running', (r) => r.status?.tasks?.some((t) => t.name === 'loader-r1-1-0' && t.runningTimestamp !== undefined) ?? false);
