@@ -4,7 +4,7 @@
  * without rules. A rule whose expression does not evaluate on an attempt (a missing field of
  * taskResult, an exit code of a container that did not run) does not hold.
  */
-import { CelScalar, celEnv, listType, mapType, type CelInput } from '@bufbuild/cel';
+import { CelScalar, celEnv, listType, mapType, type CelEnv, type CelInput } from '@bufbuild/cel';
 import { evaluateCel } from '../cel.js';
 import type { ExecutorName } from '../executors/types.js';
 import type { RetryRuleSpec } from '../schema/template.js';
@@ -14,7 +14,7 @@ export const ATTEMPT_RESULTS = ['Failed', 'Killed', 'Unknown'] as const;
 export type AttemptResult = (typeof ATTEMPT_RESULTS)[number];
 
 /** The variables a rule may read, with their CEL types. */
-export const RULE_VARIABLES = {
+const RULE_VARIABLES = {
   /** Failed (the task said so), Killed (stopped: a timeout, an eviction, a kill), Unknown (its object vanished). */
   result: CelScalar.STRING,
   /** The executor's short cause: OOMKilled, Evicted, DeadlineExceeded, BackoffLimitExceeded, TaskTimeout, Error... */
@@ -34,7 +34,9 @@ export const RULE_VARIABLES = {
   taskResult: CelScalar.DYN,
 } as const;
 
-export const RULE_ENV = celEnv({ variables: RULE_VARIABLES });
+export const RULE_VARIABLE_NAMES: readonly string[] = Object.keys(RULE_VARIABLES);
+
+export const RULE_ENV: CelEnv = celEnv({ variables: RULE_VARIABLES });
 
 /** A finished attempt as the rules see it. */
 export interface AttemptObservation {

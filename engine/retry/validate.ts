@@ -12,7 +12,7 @@ import { EXECUTOR_NAMES } from '../executors/index.js';
 import type { ExecutorName } from '../executors/types.js';
 import type { JobTemplate, RetryRuleSpec } from '../schema/template.js';
 import { didYouMean, suggest } from '../suggest.js';
-import { ATTEMPT_RESULTS, RULE_ENV, RULE_VARIABLES, ruleBindings, ruleName, type AttemptObservation } from './rules.js';
+import { ATTEMPT_RESULTS, RULE_ENV, RULE_VARIABLE_NAMES, ruleBindings, ruleName, type AttemptObservation } from './rules.js';
 
 export const DEFAULT_MAX_UNCOUNTED_RETRIES = 10;
 
@@ -86,9 +86,9 @@ function checkExpression(rule: RetryRuleSpec, executor: ExecutorName | undefined
   const literals = new Set<string>();
   const problems: ExpressionCheck['problems'][number][] = [];
   walk(expr, new Set(), { used, literals, problems });
-  const unknown = [...used].filter((name) => !(name in RULE_VARIABLES));
+  const unknown = [...used].filter((name) => !RULE_VARIABLE_NAMES.includes(name));
   for (const name of unknown) {
-    problems.push({ message: `unknown variable "${name}"${suffix(didYouMean(suggest(name, Object.keys(RULE_VARIABLES))))}`, valid: `one of ${Object.keys(RULE_VARIABLES).join(', ')}` });
+    problems.push({ message: `unknown variable "${name}"${suffix(didYouMean(suggest(name, RULE_VARIABLE_NAMES)))}`, valid: `one of ${RULE_VARIABLE_NAMES.join(', ')}` });
   }
   if (executor && executor !== 'pod' && (used.has('exitCodes') || used.has('containerExitCodes'))) {
     problems.push({ message: `exit codes are known for pod tasks only; a ${executor} task's are always empty`, valid: 'reason, message or taskResult' });
