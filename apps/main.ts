@@ -8,6 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { Chart } from 'cdk8s';
 import { TaskplaneApp, TaskplaneCrds, WatcherExecutor, WatcherInstall, type TaskplaneAppProps } from '../constructs/index.js';
+import { coloniesHello } from './jobs/colonies-hello.js';
 import { databaseBackup } from './jobs/database-backup.js';
 import { eventIngest } from './jobs/event-ingest.js';
 import { imageScan } from './jobs/image-scan.js';
@@ -22,6 +23,7 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   matrixBuild(jobs);
   reportExport(jobs);
   imageScan(jobs);
+  coloniesHello(jobs);
   eventIngest(jobs);
   // The watcher, in a chart of its own with no chart namespace. Its RBAC covers the executors the jobs
   // above use (image-scan's Tekton TaskRuns declare a killPatch, so no delete); the CRDs are in the

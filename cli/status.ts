@@ -1,6 +1,7 @@
 /** `taskplane status [run]`: the schedules and runs of a namespace, or one run as a grid of indexes x attempts. */
 import { canonicalIndexJson, expandIndexes } from '../engine/indexes.js';
 import { readFolded } from '../engine/run/fold.js';
+import { unpackLiveTasks } from '../engine/run/pack.js';
 import { indexNamePart } from '../engine/names.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject, type TaskRef } from '../engine/schema/resources.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
@@ -89,11 +90,13 @@ export function runDetail(run: Run, now: number, paint: Painter): string {
     '',
   ];
   const byIndex = new Map<string, TaskRef[]>();
-  for (const ref of status.tasks ?? []) {
+  const indexes = expandIndexes(run.spec.template.parallelism);
+  // Packed tasks (a large run): the rows need only their state and times, not their kind.
+  const packed = unpackLiveTasks(status.liveTasks, indexes, run.metadata.name, { kind: '', apiVersion: '' }).refs;
+  for (const ref of [...(status.tasks ?? []), ...packed]) {
     const key = indexNamePart(run.metadata.name, ref.parallelIndex as never);
     byIndex.set(key, [...(byIndex.get(key) ?? []), ref]);
   }
-  const indexes = expandIndexes(run.spec.template.parallelism);
   const folded = readFolded(status.foldedTasks, indexes);
   // RetryNotCounted retries (retry rules) can make more attempts than maxAttempts.
   const made = [...(status.tasks ?? []).map((ref) => ref.retryIndex + 1), ...[...folded.values()].map((entry) => entry.attempts)];

@@ -1,4 +1,6 @@
 export * from './concurrency.js';
+export type { FurikoJobConfigObject } from '../engine/interop/furiko-export.js';
+export type { FunctionSpec, FunctionSpecConditions, FunctionSpecJobProps, FunctionSpecKwargs } from './function-spec.js';
 export * from './job-config.js';
 export * from './job-run.js';
 export * from './option.js';

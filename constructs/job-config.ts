@@ -10,6 +10,9 @@ import type { RetryBackoffSpec } from '../engine/schema/template.js';
 import { withTaskLabels } from '../engine/template-labels.js';
 import { addFieldValidation, unwritable } from './_validation.js';
 import { Concurrency } from './concurrency.js';
+import { jobConfigFromFunctionSpec, type FunctionSpec, type FunctionSpecJobProps } from './function-spec.js';
+import type { FurikoJobConfigObject } from '../engine/interop/furiko-export.js';
+import { furikoJobConfigOf, jobConfigFromFuriko } from './furiko.js';
 import { JobRun, type JobRunProps } from './job-run.js';
 import type { OptionDefinitions } from './option.js';
 import type { Parallelism } from './parallelism.js';
@@ -140,6 +143,23 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
     return typeof x === 'object' && x !== null && JOB_CONFIG_BRAND in x;
   }
 
+  /**
+   * Runs a ColonyOS function spec (the KubeExecutor's `execute`): each attempt is one indexed batch
+   * Job of `nodes` Pods with `processes-per-node` containers; `walltime` is its activeDeadlineSeconds,
+   * `maxexectime` the task timeout, `maxretries` the retries. Problems are synth errors (docs/synth.md).
+   */
+  public static fromFunctionSpec<O extends OptionDefinitions = {}>(scope: Construct, id: string, spec: FunctionSpec, props: FunctionSpecJobProps<O> = {}): JobConfig<O> {
+    return jobConfigFromFunctionSpec(scope, id, spec, props);
+  }
+
+  /**
+   * Reads a Furiko JobConfig (`execution.furiko.io/v1alpha1`, YAML text or a parsed object). Every
+   * field taskplane cannot express is a synth error (docs/synth.md).
+   */
+  public static fromFuriko(scope: Construct, id: string, source: string | FurikoJobConfigObject | Readonly<Record<string, unknown>>): JobConfig<OptionDefinitions> {
+    return jobConfigFromFuriko(scope, id, source);
+  }
+
   /** The name in the cluster. */
   public readonly name: string;
   /** The namespace, when one is known at synth time. */
@@ -201,6 +221,14 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
     this._invalid = this._problems.length > 0;
     addFieldValidation(this, () => this._problems);
     new ApiObject(this, 'Resource', object);
+  }
+
+  /**
+   * This JobConfig as a Furiko JobConfig object, for clusters that run Furiko. Throws a
+   * ValidationError naming every field Furiko cannot express (pod executor only).
+   */
+  public toFuriko(): FurikoJobConfigObject {
+    return furikoJobConfigOf(this);
   }
 
   /** A run of this job. Option values are type-checked against the options' definitions. */

@@ -117,6 +117,11 @@ export class TaskTemplate {
     );
   }
 
+  /** A template already in taskplane's spec form, e.g. read from another system's YAML. @internal */
+  public static _fromSpec(spec: TaskTemplateSpec): TaskTemplate {
+    return new TaskTemplate(structuredClone(spec));
+  }
+
   private constructor(
     private readonly spec: TaskTemplateSpec,
     /** @internal */ public readonly _problems: readonly FieldError[] = [],

@@ -31,3 +31,13 @@ export function synthToTree(app: App): Map<string, string> {
   app.synth();
   return readTree(app.outdir);
 }
+
+/** The message of a synth that must fail ('synth succeeded' when it did not). */
+export function synthFailure(app: App): string {
+  try {
+    app.synth();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return 'synth succeeded';
+}

@@ -17,7 +17,7 @@ import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engin
 import { formatFieldError } from '../engine/errors.js';
 import type { KillAction } from '../engine/executors/types.js';
 import { ApiError, isAlreadyExists, isConflict, isNotFound, KubeClient, type KubeObject } from './kube/client.js';
-import { Reflector } from './kube/reflector.js';
+import { Reflector, type ReflectorOptions } from './kube/reflector.js';
 import { ApiHealth, isOutage } from './api-health.js';
 import { WriteExpectations } from './expectations.js';
 import { classifyFailure, createRejection, type Rejection } from './failures.js';
@@ -26,6 +26,7 @@ import { replacingPatch, StatusOwnership } from './status-owner.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Scheduler, type SchedulerPolicy } from './scheduler.js';
+import { configBucket, runConfigBucket } from './cache-indexes.js';
 import { TaskCaches } from './task-caches.js';
 import { observeTasks, ownedBy, runExecutor } from './tasks.js';
 import { RunAdmission } from './admission.js';
@@ -106,7 +107,7 @@ export class Watcher {
       onRetry: (kind, error, delayMs) => this.retrying(kind, error, delayMs),
     });
     const scope = { namespace: options.namespace };
-    this.runs = this.reflector<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', ...scope });
+    this.runs = this.reflector<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', ...scope, indexBy: runConfigBucket });
     this.configs = this.reflector<ConfigObject>({ apiVersion: GROUP_VERSION, kind: 'JobConfig', ...scope });
     this.admission = new RunAdmission(this.client, (ns, name) => this.configs.get(ns, name), options.taskResources ?? BUILT_IN_TASK_RESOURCES);
     const configOf = (run: RunObject) => configKey(run.metadata.namespace, run.spec.configName);
@@ -134,8 +135,8 @@ export class Watcher {
     this.configs.on('add', (config) => {
       this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
       // Runs held while waiting for this config (admission) may start now.
-      for (const run of this.runs.list()) {
-        if (run.metadata.namespace === config.metadata.namespace && run.spec.configName === config.metadata.name && run.status?.reason === 'WaitingForConfig') {
+      for (const run of this.configRuns(config.metadata.namespace, config.metadata.name)) {
+        if (run.status?.reason === 'WaitingForConfig') {
           this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
         }
       }
@@ -223,7 +224,7 @@ export class Watcher {
     await Promise.all([this.runs.stop(), this.configs.stop(), this.tasks.stop()]);
   }
 
-  private reflector<T extends KubeObject>(options: { apiVersion: string; kind: string; namespace?: string; labelSelector?: string }): Reflector<T> {
+  private reflector<T extends KubeObject>(options: ReflectorOptions): Reflector<T> {
     const reflector = new Reflector<T>(this.client, options);
     reflector.on('retry', (error, delayMs) => this.retrying(options.kind, error, delayMs));
     return reflector;
@@ -282,7 +283,7 @@ export class Watcher {
     const [, namespace, name] = key.split('/') as [string, string, string];
     const config = this.configs.get(namespace || undefined, name);
     if (!config || config.metadata.deletionTimestamp || this.stopped) return undefined;
-    const status = jobConfigStatus(config, this.runs.list(), this.clock.now());
+    const status = jobConfigStatus(config, this.configRuns(config.metadata.namespace, name), this.clock.now());
     if (isDeepStrictEqual(config.status ?? {}, status)) return undefined;
     await this.client.apply({ apiVersion: GROUP_VERSION, kind: 'JobConfig', metadata: { name, namespace: config.metadata.namespace }, status }, 'status');
     return undefined;
@@ -323,7 +324,8 @@ export class Watcher {
     // An AdmissionError is final: its tasks need not be read (their kind may be the reason).
     if (selected && run.status?.phase !== 'AdmissionError') {
       try {
-        objects = await this.tasks.objects(selected.taskKind, signal);
+        objects = await this.tasks.objects(selected.taskKind, run.metadata, signal);
+        this.options.metrics.taskObjectsRead.inc(objects.length);
       } catch (error) {
         const failure = classifyFailure(error);
         if (!('rejection' in failure)) throw error;
@@ -396,7 +398,12 @@ export class Watcher {
 
   private concurrency(run: RunObject): ConcurrencyContext | undefined {
     if (run.spec.materialization !== 'Deferred' || run.status?.startTime) return undefined;
-    return concurrencyContext(run, this.runs.list(), this.configs.get(run.metadata.namespace, run.spec.configName));
+    return concurrencyContext(run, this.configRuns(run.metadata.namespace, run.spec.configName), this.configs.get(run.metadata.namespace, run.spec.configName));
+  }
+
+  /** The cached runs of one config: a bucket of the runs cache. */
+  private configRuns(namespace: string | undefined, config: string): RunObject[] {
+    return this.runs.byIndex(configBucket(namespace, config));
   }
 
   /** The object of one attempt, or why it cannot be rendered (the status says every error with its value, the event only the fields). */
@@ -504,8 +511,8 @@ export class Watcher {
       this.options.logger.info({ run: run.metadata.name, namespace: run.metadata.namespace, phase, from: run.status?.phase }, 'run phase changed');
       // A run that finished frees a slot: queued runs of the same config may start now.
       if (phase && TERMINAL_PHASES.has(phase)) {
-        for (const other of this.runs.list()) {
-          if (other.metadata.namespace === run.metadata.namespace && other.spec.configName === run.spec.configName && !other.status?.startTime) {
+        for (const other of this.configRuns(run.metadata.namespace, run.spec.configName)) {
+          if (!other.status?.startTime) {
             this.queue.add(runKey(other.metadata.namespace, other.metadata.name));
           }
         }

@@ -16,6 +16,7 @@ export function createMetrics() {
     queueDepth: new Gauge({ name: 'taskplane_queue_depth', help: 'JobRuns waiting to be reconciled.', registers: [registry] }),
     taskTransitions: new Counter({ name: 'taskplane_task_transitions_total', help: 'Task state changes seen, by new state and result.', labelNames: ['state', 'result'], registers: [registry] }),
     tasksCreated: new Counter({ name: 'taskplane_tasks_created_total', help: 'Task objects created by the watcher, by kind (retries: retry="true").', labelNames: ['kind', 'retry'], registers: [registry] }),
+    taskObjectsRead: new Counter({ name: 'taskplane_task_objects_read_total', help: 'Task objects reconciles read from the cache: each reads only its own run\'s.', registers: [registry] }),
     kills: new Counter({ name: 'taskplane_task_kills_total', help: 'Tasks stopped in place, by reason.', labelNames: ['reason'], registers: [registry] }),
     apiRequests: new Counter({ name: 'taskplane_api_requests_total', help: 'Requests to the Kubernetes API, by verb, resource and status code.', labelNames: ['verb', 'resource', 'code'], registers: [registry] }),
     isLeader: new Gauge({ name: 'taskplane_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),

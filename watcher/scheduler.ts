@@ -22,6 +22,7 @@ import { isActiveRun, isWaitingRun, TERMINAL_PHASES } from '../engine/run/index.
 import { ANNOTATION_SCHEDULE_TIME, isSchedulePaused, scheduleTimeOf } from '../engine/schedule/metadata.js';
 import { compileSchedule, dueRuns, scheduledRunName, scheduleFrom, type CatchUpPolicy, type CompiledSchedule } from '../engine/schedule/schedule.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
+import { configBucket } from './cache-indexes.js';
 import { timerAt, type Clock } from './clock.js';
 import { ApiError, isAlreadyExists, isNotFound, type KubeClient, type KubeObject } from './kube/client.js';
 import type { Reflector } from './kube/reflector.js';
@@ -39,6 +40,7 @@ export interface SchedulerPolicy extends CatchUpPolicy {
 
 export interface SchedulerOptions {
   readonly client: KubeClient;
+  /** Indexed by runConfigBucket (cache-indexes.ts): the scheduler reads one config's runs at a time. */
   readonly runs: Reflector<RunObject>;
   readonly configs: Reflector<ConfigObject>;
   readonly clock: Clock;
@@ -80,7 +82,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   /** Runs created here and not yet seen in the cache: `<namespace>/<run>` → the config's key. */
   private readonly created = new Map<string, string>();
   /** The cache's runs by config key (`<namespace>/<config>`), so a pass never scans every run. */
-  private readonly runsByConfig = new Map<string, Map<string, RunObject>>();
   /** Configs to look at in the next pass besides those due; `all` after a start or a leadership change. */
   private readonly dirty = new Set<string>();
   private all = true;
@@ -95,7 +96,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   start(): void {
     const { runs, configs } = this.options;
-    for (const run of runs.list()) this.index(run);
     configs.on('add', (config) => this.wake(keyOf(config)));
     configs.on('update', (config, old) => {
       if (isSchedulePaused(config) !== isSchedulePaused(old)) this.options.refreshStatus?.(config);
@@ -105,16 +105,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.states.delete(keyOf(config));
       this.invalid.delete(keyOf(config));
     });
-    runs.on('add', (run) => {
-      this.created.delete(`${run.metadata.namespace ?? ''}/${run.metadata.name}`);
-      this.index(run);
-    });
+    runs.on('add', (run) => this.created.delete(`${run.metadata.namespace ?? ''}/${run.metadata.name}`));
     runs.on('update', (run, old) => {
-      this.index(run);
       // A finished run frees a slot and may push another out of the history.
       if (run.status?.phase !== old.status?.phase && TERMINAL_PHASES.has(run.status?.phase)) this.wake(configKeyOf(run));
     });
-    runs.on('delete', (run) => this.runsByConfig.get(configKeyOf(run))?.delete(run.metadata.name));
     this.wake();
   }
 
@@ -192,13 +187,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const next = this.dirty.size > 0 ? this.options.clock.now().getTime() + RETRY_MS : this.earliestDue();
     if (next === undefined || this.stopped) return;
     this.cancelTimer = timerAt(this.options.clock, new Date(next), () => this.wake(DUE_ONLY));
-  }
-
-  private index(run: RunObject): void {
-    const key = configKeyOf(run);
-    let runs = this.runsByConfig.get(key);
-    if (!runs) this.runsByConfig.set(key, (runs = new Map()));
-    runs.set(run.metadata.name, run);
   }
 
   private earliestDue(): number | undefined {
@@ -328,7 +316,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private runsOf(config: ConfigObject): RunObject[] {
-    return [...(this.runsByConfig.get(keyOf(config))?.values() ?? [])];
+    return this.options.runs.byIndex(configBucket(config.metadata.namespace, config.metadata.name));
   }
 
   /** Furiko's lastScheduled: the newest schedule time of the config's runs, or the status's. */
@@ -340,8 +328,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 }
 
-const keyOf = (config: ConfigObject) => `${config.metadata.namespace ?? ''}/${config.metadata.name}`;
-const configKeyOf = (run: RunObject) => `${run.metadata.namespace ?? ''}/${run.spec.configName}`;
+const keyOf = (config: ConfigObject) => configBucket(config.metadata.namespace, config.metadata.name);
+const configKeyOf = (run: RunObject) => configBucket(run.metadata.namespace, run.spec.configName);
 /** A wake-up for the configs that are due, and nothing else. */
 const DUE_ONLY = '';
 

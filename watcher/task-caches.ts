@@ -5,6 +5,7 @@
  * report why and retry), never hold a worker for good.
  */
 import { LABEL_RUN } from '../engine/labels.js';
+import { runBucket, taskRunBucket } from './cache-indexes.js';
 import { ApiError, type KubeClient, type KubeObject } from './kube/client.js';
 import { Reflector } from './kube/reflector.js';
 import type { TaskKind } from './tasks.js';
@@ -43,8 +44,12 @@ export class TaskCaches {
     private readonly options: TaskCacheOptions,
   ) {}
 
-  /** The cached objects of a kind, once synced; throws TaskCacheUnavailable when its list fails or does not finish within the timeout. */
-  async objects(kind: TaskKind, signal?: AbortSignal): Promise<KubeObject[]> {
+  /**
+   * The cached objects of a kind that belong to one run (its label), once synced: a bucket, not a
+   * scan, so a reconcile costs what its run has. Throws TaskCacheUnavailable when the kind's list
+   * fails or does not finish within the timeout.
+   */
+  async objects(kind: TaskKind, run: { readonly namespace?: string; readonly name: string }, signal?: AbortSignal): Promise<KubeObject[]> {
     const entry = this.entry(kind);
     // A kind that already failed fails at once: its runs must not hold a worker for the timeout each time.
     if (!entry.reflector.synced && entry.lastError) throw this.unavailable(kind, entry, 0);
@@ -66,7 +71,7 @@ export class TaskCaches {
       signal?.throwIfAborted();
       if (outcome === 'timeout') throw this.unavailable(kind, entry, timeoutMs);
     }
-    return entry.reflector.list();
+    return entry.reflector.byIndex(runBucket(run.namespace, run.name));
   }
 
   /** Kinds whose cache is not synced, with the last error: for readiness. */
@@ -87,7 +92,7 @@ export class TaskCaches {
     const id = `${kind.apiVersion}/${kind.kind}`;
     let entry = this.entries.get(id);
     if (entry) return entry;
-    const reflector = new Reflector<KubeObject>(this.client, { ...kind, namespace: this.options.namespace, labelSelector: LABEL_RUN });
+    const reflector = new Reflector<KubeObject>(this.client, { ...kind, namespace: this.options.namespace, labelSelector: LABEL_RUN, indexBy: taskRunBucket });
     entry = { reflector };
     const current = entry;
     reflector.on('retry', (error, delayMs) => {

@@ -73,18 +73,34 @@ function backoffErrors(template: JobTemplate, field: string): FieldError[] {
 }
 
 interface ExpressionCheck {
-  readonly problems: Omit<FieldError, 'field' | 'value'>[];
+  readonly problems: readonly Omit<FieldError, 'field' | 'value'>[];
   /** The value of an expression that reads no variable. */
   readonly constant?: boolean;
 }
 
+/** Checks by expression and what they depend on: the watcher validates every run on every plan. */
+const checked = new Map<string, ExpressionCheck>();
+const CHECKED_LIMIT = 1000;
+
 function checkExpression(rule: RetryRuleSpec, executor: ExecutorName | undefined, template: JobTemplate): ExpressionCheck {
+  const key = JSON.stringify([rule.when, executor, template.taskTemplate.customResource?.resultExpression !== undefined]);
+  let check = checked.get(key);
+  if (!check) {
+    check = checkUncached(rule, executor, template);
+    // Oldest first out: a Map iterates in insertion order.
+    if (checked.size >= CHECKED_LIMIT) checked.delete(checked.keys().next().value!);
+    checked.set(key, check);
+  }
+  return check;
+}
+
+function checkUncached(rule: RetryRuleSpec, executor: ExecutorName | undefined, template: JobTemplate): ExpressionCheck {
   const syntax = celSyntaxError(rule.when);
   if (syntax) return { problems: [{ message: `CEL does not compile: ${syntax}` }] };
   const expr = parse(rule.when).expr!;
   const used = new Set<string>();
   const literals = new Set<string>();
-  const problems: ExpressionCheck['problems'][number][] = [];
+  const problems: Omit<FieldError, 'field' | 'value'>[] = [];
   walk(expr, new Set(), { used, literals, problems });
   const unknown = [...used].filter((name) => !RULE_VARIABLE_NAMES.includes(name));
   for (const name of unknown) {
@@ -110,7 +126,7 @@ function checkExpression(rule: RetryRuleSpec, executor: ExecutorName | undefined
 interface WalkState {
   readonly used: Set<string>;
   readonly literals: Set<string>;
-  readonly problems: ExpressionCheck['problems'][number][];
+  readonly problems: Omit<FieldError, 'field' | 'value'>[];
 }
 
 /** Collects free variables and string literals; reports comparisons of a closed variable with a value it never has. */

@@ -73,8 +73,8 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
   for (const view of summary.indexes) {
     const retryIndex = nextAttempt(view);
     if (retryIndex === undefined || (context.rendered && retryIndex === 0)) continue;
-    // Retries wait from the index's latest attempt, which is always a ref (fold.ts folds only older ones).
-    const lastFinish = latest(view.refs.map((ref) => parseTime(ref.finishTimestamp!)));
+    // Retries wait from the index's latest attempt: a ref, unless a status over budget folded it (fold.ts).
+    const lastFinish = latest(view.refs.map((ref) => parseTime(ref.finishTimestamp!))) ?? view.folded?.lastFinish;
     const due = lastFinish === undefined ? now : lastFinish + context.retryDelay(view.key, retryIndex);
     if (due > now) {
       deferred.push({ key: view.key, retryIndex, due });

@@ -17,6 +17,8 @@ export interface EventInput {
   readonly kills: readonly IssuedKill[];
   readonly deferred: readonly DeferredRetry[];
   readonly maxAttempts: number;
+  /** Keys of the indexes the previous status showed waiting to retry (fold.ts backingOffIndexes). */
+  readonly backingOff: ReadonlySet<string>;
 }
 
 /** `attempt 2 of 3`; RetryNotCounted retries can go past maxAttempts. */
@@ -34,7 +36,7 @@ function ruleDecision(decision: RetryDecision | undefined): string {
 /** Timeouts are the news; a kill the run or its completion strategy asked for is routine. */
 const TIMEOUT_REASONS = new Set(['PendingTimeout', 'TaskTimeout']);
 
-export function runEvents({ previous, next, creates, kills, deferred, maxAttempts }: EventInput): RunEvent[] {
+export function runEvents({ previous, next, creates, kills, deferred, maxAttempts, backingOff }: EventInput): RunEvent[] {
   const events: RunEvent[] = [];
   if (!previous.startTime && next.startTime) events.push({ type: 'Normal', reason: 'Started', message: `Run started at ${next.startTime}` });
   const finishedBefore = new Set((previous.tasks ?? []).filter((ref) => ref.finishTimestamp).map((ref) => ref.name));
@@ -47,7 +49,6 @@ export function runEvents({ previous, next, creates, kills, deferred, maxAttempt
     const timeout = TIMEOUT_REASONS.has(kill.reason);
     events.push({ type: timeout ? 'Warning' : 'Normal', reason: timeout ? kill.reason : 'Killing', message: `Killing task ${kill.name} (${kill.reason}): ${kill.message}` });
   }
-  const backingOff = new Set((previous.indexes ?? []).filter((index) => index.state === 'RetryBackoff').map((index) => index.key));
   for (const retry of deferred.filter((d) => !backingOff.has(d.key))) {
     events.push({ type: 'Normal', reason: 'RetryScheduled', message: `Index ${retry.key} retries (${attemptOf(retry.retryIndex, maxAttempts)}) at ${formatTime(retry.due)}` });
   }

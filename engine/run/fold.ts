@@ -15,6 +15,7 @@
 import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
 import type { FoldedTasks, JobRunStatus, RetryDecision, TaskRef } from '../schema/resources.js';
 import { compact } from './compact.js';
+import { endsIndex } from './retries.js';
 import type { IndexView } from './index-status.js';
 import { isFinished, type TaskStatus } from './task-refs.js';
 import { formatTime, latest, parseTime, type Millis } from './time.js';
@@ -65,6 +66,22 @@ export function foldedAttempt(folded: FoldedByIndex, index: ParallelIndex, retry
   return entry && retryIndex < entry.attempts ? entry : undefined;
 }
 
+/**
+ * Keys of the indexes a status shows waiting to retry: listed as RetryBackoff, or, once folded out
+ * of `status.indexes`, with only failed attempts folded, attempts left (retry rules: uncounted ones aside,
+ * none that ended the index) and nothing else on record.
+ */
+export function backingOffIndexes(status: JobRunStatus, folded: FoldedByIndex, indexes: readonly ParallelIndex[], onRecord: ReadonlySet<string>, maxAttempts: number, keyOf: (index: ParallelIndex) => string): Set<string> {
+  const keys = new Set((status.indexes ?? []).filter((index) => index.state === 'RetryBackoff').map((index) => index.key));
+  for (const index of indexes) {
+    const json = canonicalIndexJson(index);
+    const entry = folded.get(json);
+    const attemptsLeft = entry && entry.attempts - (entry.uncounted ?? 0) < maxAttempts && !endsIndex(entry.lastRetryRule);
+    if (entry && !onRecord.has(json) && entry.lastStatus.result !== 'Succeeded' && attemptsLeft) keys.add(keyOf(index));
+  }
+  return keys;
+}
+
 export interface Folding {
   /** The refs the status keeps. */
   readonly refs: TaskRef[];
@@ -75,14 +92,17 @@ export interface Folding {
  * Folds what can be folded of `views` (the plan's final summary) on top of what was folded before.
  * A finished attempt whose object is still going (stopped before it ran, its kill not landed yet)
  * stays a ref until its object ends, so that any object going under a folded name is a stray.
+ * `latestToo` (a status still over budget: thousands of indexes waiting to retry) folds an index's
+ * latest attempt as well; its retry then waits from its group's latest finish (later, never earlier).
  */
-export function foldAttempts(views: readonly IndexView[], refs: readonly TaskRef[], going: ReadonlySet<string>): Folding {
+export function foldAttempts(views: readonly IndexView[], refs: readonly TaskRef[], going: ReadonlySet<string>, { latestToo = false } = {}): Folding {
   const foldedNow = new Set<TaskRef>();
   const byPosition: (FoldedIndex | undefined)[] = [];
   views.forEach((view, position) => {
     const terminated = view.state === 'Terminated' && view.result !== undefined;
     const latestRetry = Math.max(-1, ...view.refs.map((ref) => ref.retryIndex));
-    const foldable = (ref: TaskRef) => isFinished(ref) && !going.has(ref.name) && (terminated || (view.result !== 'Succeeded' && ref.retryIndex < latestRetry));
+    const older = (ref: TaskRef) => latestToo || ref.retryIndex < latestRetry;
+    const foldable = (ref: TaskRef) => isFinished(ref) && !going.has(ref.name) && (terminated || (view.result !== 'Succeeded' && older(ref)));
     // Folded attempts are retry indexes 0 to attempts-1: fold the next ones in order, up to the first that must stay.
     const byRetry = new Map(view.refs.map((ref) => [ref.retryIndex, ref]));
     const folding: TaskRef[] = [];

@@ -6,16 +6,18 @@
 import { formatFieldError, type FieldError } from '../errors.js';
 import { canonicalIndexJson, expandIndexes } from '../indexes.js';
 import { validateRun } from '../render.js';
+import { indexNamePart } from '../names.js';
 import { retryDelayMillis } from '../retry/backoff.js';
-import type { FoldedTasks, JobRunObject, JobRunStatus, TaskRef } from '../schema/resources.js';
+import type { FoldedTasks, JobRunObject, JobRunStatus, LiveTasks, TaskRef } from '../schema/resources.js';
 import { compact } from './compact.js';
 import { decideCreates } from './creates.js';
 import { runEvents } from './events.js';
-import { foldAttempts, FOLD_THRESHOLD_BYTES, readFolded, statusBytes } from './fold.js';
+import { backingOffIndexes, foldAttempts, FOLD_THRESHOLD_BYTES, readFolded, statusBytes } from './fold.js';
 import { summarize, type IndexView } from './index-status.js';
 import { decideKills } from './kills.js';
 import { restampConditions, runConditions } from './kstatus.js';
 import { attempts, startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
+import { packLiveTasks, unpackLiveTasks } from './pack.js';
 import { boundResults } from './results.js';
 import { judgeAttempts } from './retries.js';
 import { decideStart } from './start.js';
@@ -80,12 +82,12 @@ function queued(run: JobRunObject, start: { readonly reason: string; readonly me
       ? { phase: 'Killed', result: 'Killed', reason: 'Killed', message: `Run killed at ${killTimestamp} before it started`, finishTime: killTimestamp }
       : { phase: 'Queued', reason: start.reason, message: start.message };
   const status = withConditions(run, { ...outcome }, outcome, now);
-  const events = runEvents({ previous: run.status ?? {}, next: status, creates: [], kills: [], deferred: [], maxAttempts: run.spec.template.maxAttempts ?? 1 });
+  const events = runEvents({ previous: run.status ?? {}, next: status, creates: [], kills: [], deferred: [], maxAttempts: run.spec.template.maxAttempts ?? 1, backingOff: new Set() });
   const requeueAt = outcome.phase === 'Queued' ? nextAfter(now, [start.until, killAt]) : undefined;
   return { status, create: [], kill: [], events, ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }) };
 }
 
-function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOLD_BYTES }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
+function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOLD_BYTES, packAboveBytes = FOLD_THRESHOLD_BYTES }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
   const previous = run.status ?? {};
   const template = run.spec.template;
   const runName = run.metadata.name;
@@ -100,7 +102,9 @@ function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOL
   const summarizeRefs = (refs: readonly TaskRef[]) => summarize({ runName, indexes, refs, maxAttempts, strategy, folded });
 
   const knownStrays = new Set((previous.strayTasks ?? []).map((stray) => stray.uid));
-  const observed = mergeTaskRefs(previous.tasks ?? [], tasks, kind, now, { folded, strays: knownStrays });
+  const unpacked = unpackLiveTasks(previous.liveTasks, indexes, runName, kind);
+  const previousRefs = [...(previous.tasks ?? []), ...unpacked.refs];
+  const observed = mergeTaskRefs(previousRefs, tasks, kind, now, { folded, strays: knownStrays, packed: unpacked.names });
   const strays = observed.strays;
   const finishedBefore = new Set((previous.tasks ?? []).filter(isFinished).map((ref) => ref.name));
   // Retry rules judge each attempt as it ends, before anything reads the index's state.
@@ -139,8 +143,8 @@ function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOL
   const outcome = finished ? finishedOutcome(previous) : startedOutcome({ summary, refs, killedAt, strategy, now });
   const currentHash = templateHash(template);
   const startedHash = previous.templateHash ?? currentHash;
-  const statusOf = (kept: readonly TaskRef[], foldedTasks: readonly FoldedTasks[]) => {
-    const listed = foldedTasks.length ? new Set(kept.map(indexJson)) : undefined;
+  const statusOf = (kept: readonly TaskRef[], foldedTasks: readonly FoldedTasks[], liveTasks: readonly LiveTasks[] = []) => {
+    const listed = foldedTasks.length || liveTasks.length ? new Set(kept.map(indexJson)) : undefined;
     return withConditions(
       run,
       {
@@ -150,10 +154,11 @@ function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOL
         createdTasks: attempts(summary),
         runningTasks: refs.filter((ref) => ref.runningTimestamp && !ref.finishTimestamp).length,
         tasks: [...kept],
-        // Once attempts are folded, the indexes listed are those with refs: foldedTasks has the others.
+        // Once attempts are folded or packed, the indexes listed are those with refs: foldedTasks and liveTasks have the others.
         indexes: summary.indexes.filter((view) => !listed || listed.has(canonicalIndexJson(view.index))).map(indexStatus),
         strayTasks: straying.records.length ? straying.records : undefined,
         foldedTasks: foldedTasks.length ? [...foldedTasks] : undefined,
+        liveTasks: liveTasks.length ? [...liveTasks] : undefined,
         templateHash: startedHash,
       },
       outcome,
@@ -162,13 +167,26 @@ function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOL
     );
   };
   const full = statusOf(refs, previous.foldedTasks ?? []);
+  const onRecord = new Set(previousRefs.map(indexJson));
+  const backingOff = backingOffIndexes(previous, folded, indexes, onRecord, maxAttempts, (index) => indexNamePart(runName, index));
+  /**
+   * Over budget: fold finished attempts (fold.ts); still over (thousands of indexes at once), fold
+   * the latest attempts of indexes waiting to retry too, then pack the tasks still going (pack.ts).
+   */
+  const bounded = (views: readonly IndexView[], all: readonly TaskRef[], goingNames: ReadonlySet<string>) => {
+    const folding = foldAttempts(views, all, goingNames);
+    const foldedStatus = statusOf(folding.refs, folding.groups);
+    if (statusBytes(foldedStatus) <= packAboveBytes) return foldedStatus;
+    const deeper = foldAttempts(views, all, goingNames, { latestToo: true });
+    const packing = packLiveTasks(deeper.refs, indexes);
+    return statusOf(packing.refs, deeper.groups, packing.groups);
+  };
   // Events first: an attempt folded as it finishes still gets its TaskFinished event.
   const events = [
-    ...runEvents({ previous, next: full, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts }),
+    ...runEvents({ previous, next: full, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts, backingOff }),
     ...straying.events,
   ];
-  const folding = statusBytes(full) > foldAboveBytes ? foldAttempts(summary.indexes, refs, going(tasks)) : undefined;
-  const status = folding ? statusOf(folding.refs, folding.groups) : full;
+  const status = statusBytes(full) > foldAboveBytes ? bounded(summary.indexes, refs, going(tasks)) : full;
   const killAt = killTimestamp && !TERMINAL_PHASES.has(outcome.phase) ? parseTime(killTimestamp) : undefined;
   const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, ...straying.wakeAt, killAt]);
   return {

@@ -70,6 +70,11 @@ export function mergeTaskRefs(previous: readonly TaskRef[], observed: readonly O
       continue;
     }
     const before = previousByName.get(task.name);
+    const packed = before !== undefined && history.packed.has(before.name);
+    if (packed && isPackedStray(before, task, history.strays)) {
+      strays.push(task);
+      continue;
+    }
     if (before && isFinished(before)) {
       if (!isSameObject(before, task)) strays.push(task);
       continue;
@@ -80,7 +85,7 @@ export function mergeTaskRefs(previous: readonly TaskRef[], observed: readonly O
       continue;
     }
     seen.add(task.name);
-    refs.push(observedRef(task, before, kind, now));
+    refs.push(observedRef(task, before, kind, now, packed));
   }
   for (const ref of previous) {
     if (seen.has(ref.name)) continue;
@@ -94,9 +99,11 @@ export interface FoldedHistory {
   readonly folded: FoldedByIndex;
   /** The uids of strays on record: they stay strays whatever they do next. */
   readonly strays: ReadonlySet<string>;
+  /** Names of the refs unpacked from `status.liveTasks` (pack.ts): no uid, their group's times. */
+  readonly packed: ReadonlySet<string>;
 }
 
-const NO_HISTORY: FoldedHistory = { folded: new Map(), strays: new Set() };
+const NO_HISTORY: FoldedHistory = { folded: new Map(), strays: new Set(), packed: new Set() };
 
 /**
  * A folded attempt has no uid on record: its own object had ended and was created before the
@@ -106,6 +113,16 @@ function isFoldedStray(task: ObservedTask, folded: FoldedIndex, strays: Readonly
   if (task.uid && strays.has(task.uid)) return true;
   if (task.observation.state !== 'Terminated') return true;
   return task.creationTimestamp !== '' && parseTime(task.creationTimestamp) > folded.lastFinish;
+}
+
+/**
+ * A packed task has no uid on record: an object under its name is another if it is a stray on record
+ * or was created after every task of its group was (a requested task's object comes after the request).
+ */
+function isPackedStray(ref: TaskRef, task: ObservedTask, strays: ReadonlySet<string>): boolean {
+  if (task.uid && strays.has(task.uid)) return true;
+  if (isCreateRequested(ref) || task.creationTimestamp === '') return false;
+  return parseTime(task.creationTimestamp) > parseTime(ref.creationTimestamp!);
 }
 
 function isSameObject(ref: TaskRef, task: ObservedTask): boolean {
@@ -135,9 +152,11 @@ export function killedStatus(kill: KillRequest): TaskStatus {
   return { state: 'Terminated', result: 'Killed', reason: kill.reason, message: kill.message };
 }
 
-function observedRef(task: ObservedTask, previous: TaskRef | undefined, kind: TaskKind, now: Millis): TaskRef {
+function observedRef(task: ObservedTask, previous: TaskRef | undefined, kind: TaskKind, now: Millis, packed: boolean): TaskRef {
   const observation = task.observation;
-  const runningTimestamp = previous?.runningTimestamp ?? observation.runningTimestamp ?? (observation.state === 'Running' ? formatTime(now) : undefined);
+  // A packed ref's start is its group's latest: the object's own, when it says, is the better one.
+  const [recorded, observed] = [previous?.runningTimestamp, observation.runningTimestamp];
+  const runningTimestamp = (packed ? observed ?? recorded : recorded ?? observed) ?? (observation.state === 'Running' ? formatTime(now) : undefined);
   const finishTimestamp = observation.finishTimestamp ?? (observation.state === 'Terminated' ? formatTime(now) : undefined);
   const status = observedStatus(observation, previous?.killRequest);
   return compact<TaskRef>({

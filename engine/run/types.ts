@@ -54,6 +54,12 @@ export interface RunSnapshot {
    * every plan. @default FOLD_THRESHOLD_BYTES
    */
   readonly foldAboveBytes?: number;
+  /**
+   * Still larger than this once folded: fold the latest attempts of indexes waiting to retry too and
+   * pack the tasks still going (pack.ts), which costs timing precision; tests set 0 to pack at every
+   * plan, Infinity never to. @default FOLD_THRESHOLD_BYTES
+   */
+  readonly packAboveBytes?: number;
   /** Not admitted yet (engine/run/admission.ts): a run that has not started waits, queued, until then. */
   readonly hold?: { readonly reason: string; readonly message: string; readonly until: Date };
 }

@@ -195,6 +195,18 @@ const FoldedTasksSchema = StrictObject(
   { description: 'Finished attempts summarized per index once the status outgrew its detail budget; their events have the detail.' },
 );
 
+const LiveTasksSchema = StrictObject(
+  {
+    indexes: Type.String({ description: 'Positions in the run\'s index list, as ranges: "0-3,7".' }),
+    retryIndex: Type.Integer({ minimum: 0, description: 'The attempt of each of these indexes that is still going.' }),
+    status: TaskStatusSchema,
+    lastCreationTime: Timestamp('The latest creation (or create request) of these tasks: an object under one of their names created later is a stray.'),
+    lastRunningTime: Type.Optional(Timestamp('The latest start of these tasks, for timeouts when a task object does not say when it started.')),
+    killRequest: Type.Optional(StrictObject({ reason: Type.String(), message: Type.String(), timestamp: Timestamp('The latest time the watcher asked them to stop.') })),
+  },
+  { description: 'Tasks still going, packed per attempt and state once a large run\'s status outgrew its budget; each task object has its detail.' },
+);
+
 export const JobRunStatusSchema = StrictObject({
   phase: Type.Optional(StringEnum(RUN_PHASES)),
   result: Type.Optional(StringEnum(RUN_RESULTS)),
@@ -209,6 +221,7 @@ export const JobRunStatusSchema = StrictObject({
   indexes: Type.Optional(Type.Array(IndexStatusSchema)),
   strayTasks: Type.Optional(Type.Array(StrayTaskSchema)),
   foldedTasks: Type.Optional(Type.Array(FoldedTasksSchema)),
+  liveTasks: Type.Optional(Type.Array(LiveTasksSchema)),
   observedGeneration: Type.Optional(Type.Integer()),
   conditions: Type.Optional(Type.Array(ConditionSchema)),
   templateHash: Type.Optional(Type.String({ description: 'Hash of spec.template when the run started; a later edit sets TemplateChanged.' })),
@@ -224,6 +237,7 @@ export type TaskRef = Static<typeof TaskRefSchema>;
 export type StrayTask = Static<typeof StrayTaskSchema>;
 export type FoldedTasks = Static<typeof FoldedTasksSchema>;
 export type RetryDecision = Static<typeof RetryDecisionSchema>;
+export type LiveTasks = Static<typeof LiveTasksSchema>;
 
 /** The object metadata taskplane reads; the rest passes through untouched. */
 export interface ObjectMeta {

@@ -21,6 +21,25 @@ describe('taskplane status <run>', () => {
     ]);
   });
 
+  it('shows packed tasks (a large run still going) in their attempt column, with their group\'s state', () => {
+    const run = makeRun({ template: { maxAttempts: 3, parallelism: { withCount: 3 } } });
+    const status = {
+      phase: 'Running' as const,
+      foldedTasks: [{ indexes: '0-2', attempts: 1, lastFinishTime: '2026-11-21T00:10:00Z', lastStatus: { state: 'Terminated' as const, result: 'Failed' as const, reason: 'Error' } }],
+      liveTasks: [
+        { indexes: '0,2', retryIndex: 1, status: { state: 'Running' as const }, lastCreationTime: '2026-11-21T00:10:00Z', lastRunningTime: '2026-11-21T00:50:00Z' },
+        { indexes: '1', retryIndex: 1, status: { state: 'Starting' as const }, lastCreationTime: '2026-11-21T00:58:00Z' },
+      ],
+    };
+    const text = runDetail({ ...run, status } as never, Date.parse('2026-11-21T01:00:00Z'), (text) => text);
+    const rows = text.split('\n').filter((line) => /^\d /.test(line)).map((line) => line.split(/\s{2,}/).map((cell) => cell.trim()));
+    expect(rows).toEqual([
+      ['0', 'Failed (Error)', 'Running 10m', '-'],
+      ['1', 'Failed (Error)', 'Starting 2m', '-'],
+      ['2', 'Failed (Error)', 'Running 10m', '-'],
+    ]);
+  });
+
   it('shows attempts past maxAttempts that RetryNotCounted rules added', () => {
     const run = makeRun({ template: { maxAttempts: 1, retryRules: [{ name: 'eviction', when: 'reason == "Evicted"', action: 'RetryNotCounted' }] } });
     const evicted = (retryIndex: number) => ({

@@ -16,8 +16,8 @@ describe('output layout for GitOps', () => {
     // Only the Kustomization's file list changes with them (one line per added file).
     for (const [file, content] of before) if (file !== 'Kustomization') expect(after.get(file), file).toBe(content);
     expect(after.get('Kustomization')).toBe(before.get('Kustomization')!.replace(
-      '  - jobs/database-backup/jobconfig.k8s.yaml\n',
-      '  - jobs/cache-warmup/jobconfig.k8s.yaml\n  - jobs/cache-warmup/runs/cache-warmup-now.k8s.yaml\n  - jobs/database-backup/jobconfig.k8s.yaml\n',
+      '  - jobs/colonies-hello/jobconfig.k8s.yaml\n',
+      '  - jobs/cache-warmup/jobconfig.k8s.yaml\n  - jobs/cache-warmup/runs/cache-warmup-now.k8s.yaml\n  - jobs/colonies-hello/jobconfig.k8s.yaml\n',
     ));
   });
 

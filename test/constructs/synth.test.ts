@@ -15,6 +15,8 @@ describe('apps/main.ts synth output', () => {
   it('lays out one folder per JobConfig and one file per run', () => {
     expect([...tree.keys()]).toEqual([
       '00-namespaces.k8s.yaml',
+      'jobs/colonies-hello/jobconfig.k8s.yaml',
+      'jobs/colonies-hello/runs/colonies-hello-first.k8s.yaml',
       'jobs/database-backup/jobconfig.k8s.yaml',
       'jobs/database-backup/runs/database-backup-2026-11-21-full.k8s.yaml',
       'jobs/database-backup/runs/database-backup-2026-11-22.k8s.yaml',

@@ -68,10 +68,12 @@ export class RunSim {
   plan(options: { applyCreates?: boolean } = {}): RunPlan {
     const snapshot = this.snapshot();
     const plan = planRun(snapshot);
-    const twin = planRun({ ...snapshot, run: { ...snapshot.run, status: this.folded }, foldAboveBytes: 0 });
+    const exact = { foldAboveBytes: 0, packAboveBytes: Infinity };
+    const twin = planRun({ ...snapshot, run: { ...snapshot.run, status: this.folded }, ...exact });
     expectSameDecisions(twin, plan);
-    expect(planRun({ ...snapshot, run: { ...snapshot.run, status: twin.status }, foldAboveBytes: 0 }).status).toStrictEqual(twin.status);
+    expect(planRun({ ...snapshot, run: { ...snapshot.run, status: twin.status }, ...exact }).status).toStrictEqual(twin.status);
     this.folded = twin.status;
+    this.planPacked(snapshot, plan);
     expect(planRun(snapshot)).toStrictEqual(plan);
     expect(validateAgainst(JobRunStatusSchema, plan.status, 'status')).toEqual([]);
     const again = planRun({ ...snapshot, run: { ...snapshot.run, status: plan.status } });
@@ -85,6 +87,35 @@ export class RunSim {
     this.events.push(...plan.events);
     this.lastPlan = plan;
     return plan;
+  }
+
+  /**
+   * A twin of the run's status that folds and packs at every plan (engine/run/pack.ts), planned on the
+   * same observations: it is idempotent and valid, and it never acts earlier or more than the full
+   * status: every task it creates or kills, the full status created or killed at this plan or before.
+   * (They differ where packing cannot tell: an object re-created in the second its group was created
+   * is taken for the task; then the full status's retry is an object the twin never asked for.)
+   */
+  private packed?: JobRunObject['status'];
+  private readonly fullCreated = new Set<string>();
+  private readonly fullKilled = new Set<string>();
+  private readonly twinCreated = new Set<string>();
+
+  private planPacked(snapshot: RunSnapshot, full: RunPlan): void {
+    const packing = { foldAboveBytes: 0, packAboveBytes: 0 };
+    for (const { index, retryIndex } of full.create) this.fullCreated.add(taskName(RUN, index, retryIndex));
+    for (const { name } of full.kill) this.fullKilled.add(name);
+    const twin = planRun({ ...snapshot, run: { ...snapshot.run, status: this.packed }, ...packing });
+    expect(planRun({ ...snapshot, run: { ...snapshot.run, status: twin.status }, ...packing }).status).toStrictEqual(twin.status);
+    expect(validateAgainst(JobRunStatusSchema, twin.status, 'status')).toEqual([]);
+    for (const { index, retryIndex } of twin.create) {
+      expect([...this.fullCreated]).toContain(taskName(RUN, index, retryIndex));
+      this.twinCreated.add(taskName(RUN, index, retryIndex));
+    }
+    // An object only the full status asked for does not exist in the twin's world: stopping it is no kill of the twin's.
+    const foreign = (name: string) => this.fullCreated.has(name) && !this.twinCreated.has(name);
+    for (const { name } of twin.kill) if (!foreign(name)) expect([...this.fullKilled]).toContain(name);
+    this.packed = twin.status;
   }
 
   at(seconds: number): this {
@@ -154,6 +185,7 @@ export function expectSameDecisions(folded: RunPlan, full: RunPlan): void {
   const { tasks, indexes, foldedTasks, ...status } = folded.status;
   const { tasks: fullTasks, indexes: fullIndexes, foldedTasks: none, ...fullStatus } = full.status;
   expect(none).toBeUndefined();
+  expect(status.liveTasks).toBeUndefined();
   expect({ status, create: folded.create, kill: folded.kill, events: folded.events, requeueAt: folded.requeueAt }).toStrictEqual({
     status: fullStatus,
     create: full.create,

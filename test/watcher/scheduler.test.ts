@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { JobConfigObject, JobRunObject } from '../../engine/schema/resources.js';
+import { runConfigBucket } from '../../watcher/cache-indexes.js';
 import { ManualClock } from '../../watcher/clock.js';
 import type { KubeObject } from '../../watcher/kube/client.js';
 import { Scheduler, type SchedulerPolicy } from '../../watcher/scheduler.js';
@@ -28,6 +29,10 @@ class FakeCache<T extends KubeObject> extends EventEmitter {
   }
   get(namespace: string | undefined, name: string): T | undefined {
     return this.objects.find((o) => o.metadata.namespace === namespace && o.metadata.name === name);
+  }
+  /** The runs cache is indexed by config (watcher/cache-indexes.ts). */
+  byIndex(value: string): T[] {
+    return this.objects.filter((o) => runConfigBucket(o) === value);
   }
 }
 

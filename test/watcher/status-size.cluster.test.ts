@@ -1,15 +1,16 @@
 /**
  * The issue's reproduction (issue 9, part 4): a run of 400 tasks whose results are 4 KB each passed
  * etcd's request limit after ~347 results, and every later status write failed. With the status
- * bounded (engine/run/results.ts, fold.ts) the run finishes, its status written, well under the limit.
+ * bounded (engine/run/results.ts, fold.ts, pack.ts) the run finishes, its status written, well under
+ * the limit; and a Deferred run of 1,000 tasks at once keeps its tasks going in a few groups.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Parallelism, TaskTemplate } from '../../constructs/index.js';
+import { Materialization, Parallelism, TaskTemplate } from '../../constructs/index.js';
 import { FOLD_THRESHOLD_BYTES, STATUS_BUDGET_BYTES, statusBytes } from '../../engine/run/fold.js';
 import { MAX_RESULT_BYTES, RESULTS_BUDGET_BYTES } from '../../engine/run/results.js';
 import { jobConfigCrd, jobRunCrd } from '../../engine/schema/crd.js';
 import type { Watcher } from '../../watcher/controller.js';
-import { applyCrds, createNamespace, finishPod, type TestNamespace } from '../cluster/client.js';
+import { applyCrds, createNamespace, finishPod, waitUntil, type TestNamespace } from '../cluster/client.js';
 import { applyAsGitOps, ARGOCD, events, podTask, startWatcher, synthRun, testClient, waitForRun } from './helpers.js';
 
 const TASKS = 400;
@@ -38,7 +39,7 @@ describe(`a run of ${TASKS} tasks with ${MAX_RESULT_BYTES}-byte results`, () => 
   it('finishes with its status written, within the status budget, each index run once', async () => {
     const { config, run, tasks } = synthRun(ns.name, { name: 'big', parallelism: Parallelism.withCount(TASKS), task: TaskTemplate.pod({ spec: podTask() }) }, (c) => c.run('r1', {}));
     await applyAsGitOps([config, run, ...tasks]);
-    await waitForRun(client, ns.name, 'big-r1', 'all first attempts seen', (r) => r.status?.tasks?.length === TASKS, 120_000);
+    await waitForRun(client, ns.name, 'big-r1', 'all first attempts seen', (r) => r.status?.createdTasks === TASKS && !r.status.tasks?.some((ref) => !ref.uid), 120_000);
     for (let i = 0; i < TASKS; i++) {
       const message = result(i, MAX_RESULT_BYTES);
       expect(Buffer.byteLength(message)).toBe(MAX_RESULT_BYTES);
@@ -71,4 +72,31 @@ describe(`a run of ${TASKS} tasks with ${MAX_RESULT_BYTES}-byte results`, () => 
     const finished = (await events(client, ns.name, 'big-r1')).filter((e) => e.reason === 'TaskFinished');
     expect(finished).toHaveLength(TASKS);
   }, 600_000);
+
+  const WIDE = 1000;
+  it(`a Deferred run of ${WIDE} tasks at once: the watcher creates each once, the status packs them, and the run finishes within the budget`, async () => {
+    const { config, run } = synthRun(ns.name, { name: 'wide', parallelism: Parallelism.withCount(WIDE), task: TaskTemplate.pod({ spec: podTask() }) }, (c) =>
+      c.run('r1', { materialization: Materialization.DEFERRED }),
+    );
+    await applyAsGitOps([config, run]);
+    const podNames = async () => (await client.list('v1', 'Pod', { labelSelector: 'taskplane.dev/run=wide-r1' }, ns.name)).items.map((p) => p.metadata.name);
+    await waitUntil(`${WIDE} Pods`, async () => (await podNames()).length === WIDE, 300_000);
+    const going = await waitForRun(client, ns.name, 'wide-r1', 'every task observed', (r) => r.status?.createdTasks === WIDE && (r.status.liveTasks ?? []).every((group) => group.status.reason !== 'CreateRequested'), 300_000);
+    const bytes = statusBytes(going.status!);
+    console.log(`${WIDE} tasks going: status ${bytes} bytes, ${going.status?.liveTasks?.length} live groups, ${going.status?.tasks?.length ?? 0} refs`);
+    expect(going.status?.tasks ?? []).toEqual([]);
+    expect(bytes).toBeLessThan(4096);
+    for (const name of await podNames()) await finishPod(ns.name, name, 'Succeeded');
+    const done = await waitForRun(client, ns.name, 'wide-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded', 300_000);
+    expect(done.status?.progress).toBe(`${WIDE}/${WIDE}`);
+    expect(done.status?.createdTasks).toBe(WIDE);
+    expect(done.status?.liveTasks).toBeUndefined();
+    expect(statusBytes(done.status!)).toBeLessThanOrEqual(STATUS_BUDGET_BYTES);
+    // Never re-run: one Pod per index, attempt 0 each.
+    const names = await podNames();
+    expect(names).toHaveLength(WIDE);
+    expect(new Set(names).size).toBe(WIDE);
+    expect(names.every((name) => name.endsWith('-0'))).toBe(true);
+  }, 900_000);
 });
+

@@ -18,6 +18,11 @@ export interface ReflectorOptions {
   readonly watchTimeoutSeconds?: number;
   /** Restart a watch that delivered nothing, not even a bookmark, for this long. */
   readonly staleAfterMs?: number;
+  /**
+   * client-go's indexer: the key of the bucket an object belongs to (undefined: none), so that
+   * `byIndex` hands out one bucket instead of a scan of the whole cache.
+   */
+  readonly indexBy?: (object: KubeObject) => string | undefined;
 }
 
 export type ReflectorEvent = 'add' | 'update' | 'delete';
@@ -36,6 +41,8 @@ const key = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}
 
 export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvents<T>> {
   private readonly store = new Map<string, T>();
+  /** indexBy's key → the objects in that bucket, by store key. */
+  private readonly buckets = new Map<string, Map<string, T>>();
   private running = false;
   private hasSynced = false;
   private backingOff = false;
@@ -60,6 +67,11 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
 
   list(): T[] {
     return [...this.store.values()];
+  }
+
+  /** The objects whose `indexBy` key is `value` (none without an indexBy). */
+  byIndex(value: string): T[] {
+    return [...(this.buckets.get(value)?.values() ?? [])];
   }
 
   start(): void {
@@ -135,7 +147,7 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
     }
     for (const [k, old] of this.store) {
       if (!seen.has(k)) {
-        this.store.delete(k);
+        this.remove(k);
         this.emit('delete', old);
       }
     }
@@ -147,9 +159,35 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
   private upsert(object: T): void {
     const previous = this.store.get(key(object));
     if (previous?.metadata.resourceVersion === object.metadata.resourceVersion) return;
-    this.store.set(key(object), object);
+    this.put(key(object), object, previous);
     if (previous) this.emit('update', object, previous);
     else this.emit('add', object);
+  }
+
+  /** Every change of the store goes through put and remove, so the buckets always match it. */
+  private put(k: string, object: T, previous: T | undefined): void {
+    if (previous) this.unbucket(k, previous);
+    this.store.set(k, object);
+    const bucket = this.options.indexBy?.(object);
+    if (bucket === undefined) return;
+    const members = this.buckets.get(bucket) ?? new Map<string, T>();
+    members.set(k, object);
+    this.buckets.set(bucket, members);
+  }
+
+  private remove(k: string): void {
+    const object = this.store.get(k);
+    if (!object) return;
+    this.store.delete(k);
+    this.unbucket(k, object);
+  }
+
+  private unbucket(k: string, object: T): void {
+    const bucket = this.options.indexBy?.(object);
+    if (bucket === undefined) return;
+    const members = this.buckets.get(bucket);
+    members?.delete(k);
+    if (members?.size === 0) this.buckets.delete(bucket);
   }
 
   /** One watch from `resourceVersion`; resolves with the last resourceVersion seen when it ends. */
@@ -195,7 +233,7 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
             if (type === 'BOOKMARK') return;
             const typed = { ...object, apiVersion: this.options.apiVersion, kind: this.options.kind };
             if (type === 'DELETED') {
-              this.store.delete(key(typed));
+              this.remove(key(typed));
               this.emit('delete', typed);
             } else this.upsert(typed);
           },
