@@ -1,5 +1,6 @@
 /**
  * The example jobs. `npm run synth` (cdk8s synth) renders them into dist/:
+ *   dist/00-setup/                           Namespaces, each JobConfig's ServiceAccounts and RBAC
  *   dist/taskplane.k8s.yaml                  the CRDs
  *   dist/watcher.k8s.yaml                    the watcher (docs/install.md)
  *   dist/jobs/<config>/jobconfig.k8s.yaml    each JobConfig
@@ -14,6 +15,7 @@ import { eventIngest } from './jobs/event-ingest.js';
 import { imageScan } from './jobs/image-scan.js';
 import { matrixBuild } from './jobs/matrix-build.js';
 import { reportExport } from './jobs/report-export.js';
+import { searchIndex } from './jobs/search-index.js';
 
 export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   const app = new TaskplaneApp(props);
@@ -24,10 +26,11 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   reportExport(jobs);
   imageScan(jobs);
   coloniesHello(jobs);
+  searchIndex(jobs);
   eventIngest(jobs);
   // The watcher, in a chart of its own with no chart namespace. Its RBAC covers the executors the jobs
   // above use (image-scan's Tekton TaskRuns declare a killPatch, so no delete); the CRDs are in the
-  // taskplane chart. taskplane publishes no image: build one as docs/install.md shows.
+  // taskplane chart. The image is the team's mirror of the release (the default is ghcr.io/taskplane/watcher:<version>).
   new WatcherInstall(new Chart(app, 'watcher'), 'watcher', {
     image: 'registry.example.com/platform/taskplane:0.1.0',
     executors: [

@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --quick] [-- --only synth|watcher|startup]`: taskplane's benchmarks (not part of the test
+ * `npm run bench [-- --quick] [-- --only synth|watcher|startup] [-- --kwok]`: taskplane's benchmarks (not part of the test
  * suite). Prints a short table and writes bench/results/latest.md and latest.json. Machines are shared
  * and noisy, so every figure that matters is a ratio against a baseline measured in the same run.
+ * `--kwok`: the watcher part drives its Pods through kube-scheduler and KWOK instead of status patches.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -9,13 +10,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTPUT_BASE, runSynth, type SynthResult } from './synth.js';
 import { runStartupBench, type StartupResult } from './startup.js';
-import { runWatcherBench, type WatcherResult } from './watcher.js';
+import { runWatcherBench, runWatcherKwokBench, type KwokResult, type WatcherResult } from './watcher.js';
 import { fmtMs, fmtRatio, REPO_ROOT, table } from './util.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const write = !args.includes('--no-write');
+const kwok = args.includes('--kwok');
+const kwokParallelism = args.includes('--kwok-parallelism') ? Number(args[args.indexOf('--kwok-parallelism') + 1]) : undefined;
 // For diagnosis: the watcher child runs with --cpu-prof into this directory.
 const watcherCpuProf = args.includes('--watcher-cpu-prof') ? args[args.indexOf('--watcher-cpu-prof') + 1] : undefined;
 
@@ -29,6 +32,7 @@ const started = Date.now();
 
 let synth: SynthResult | undefined;
 let watcher: WatcherResult | undefined;
+let watcherKwok: KwokResult | undefined;
 let startup: StartupResult | undefined;
 if (!only || only === 'startup') {
   log('CLI start-up: compiled taskplane vs node -e 0');
@@ -40,8 +44,13 @@ if (!only || only === 'synth') {
 }
 if (!only || only === 'watcher') {
   const runs = quick ? 10 : 100;
-  log(`watcher throughput: ${runs} runs × 100 Pod tasks on a real kube-apiserver`);
-  watcher = await runWatcherBench({ runs, tasksPerRun: 100, log, cpuProfileDir: watcherCpuProf });
+  if (kwok) {
+    log(`watcher on KWOK nodes: ${runs} runs × 100 Pod tasks, run by kube-scheduler and KWOK`);
+    watcherKwok = await runWatcherKwokBench({ runs, tasksPerRun: 100, log, stageParallelism: kwokParallelism });
+  } else {
+    log(`watcher throughput: ${runs} runs × 100 Pod tasks on a real kube-apiserver`);
+    watcher = await runWatcherBench({ runs, tasksPerRun: 100, log, cpuProfileDir: watcherCpuProf });
+  }
 }
 
 const commit = (() => {
@@ -61,22 +70,23 @@ const meta = {
   durationS: Math.round((Date.now() - started) / 1000),
 };
 
-const markdown = report(meta, synth, watcher, startup);
+const markdown = report(meta, synth, watcher, startup, watcherKwok);
 console.log(`\n${markdown}`);
 if (write) {
   const dir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, startup }, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, watcherKwok, startup }, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), `${markdown}\n`);
   log(`wrote bench/results/latest.md and latest.json (${meta.durationS} s)`);
 }
 // Nothing is left to wait for; do not let a stray handle keep the process up.
 process.exit(0);
 
-function report(m: typeof meta, s: SynthResult | undefined, w: WatcherResult | undefined, st: StartupResult | undefined): string {
+function report(m: typeof meta, s: SynthResult | undefined, w: WatcherResult | undefined, st: StartupResult | undefined, k: KwokResult | undefined): string {
   const parts = [`# taskplane benchmarks\n\n${m.date}, commit ${m.commit}${m.quick ? ' (--quick)' : ''}, Node ${m.node}, ${m.cpus}, ${m.memoryGB} GB, ${m.durationS} s in all.`];
   if (s) parts.push(synthReport(s));
   if (w) parts.push(watcherReport(w));
+  if (k) parts.push(kwokReport(k));
   if (st) parts.push(startupReport(st));
   return parts.join('\n\n');
 }
@@ -114,6 +124,26 @@ function startupReport(st: StartupResult): string {
     '## CLI start-up',
     `Wall time from spawn to exit, ${st.reps} repetitions of every case back to back; the compiled CLI (lib/, as installed); ratio: the median of each repetition's ratio to \`node -e 0\` (${fmtMs(st.baselineMs)} here).`,
     table(['command', 'median', 'vs node -e 0'], st.cases.map((c) => [c.name, fmtMs(c.medianMs), fmtRatio(c.ratio)])),
+  ].join('\n\n');
+}
+
+function kwokReport(k: KwokResult): string {
+  const s = (seconds: number | undefined) => (seconds === undefined ? 'timed out' : `${seconds.toFixed(1)} s`);
+  return [
+    '## Watcher on KWOK nodes',
+    `${k.runs} Rendered runs × ${k.tasksPerRun} Pod tasks (${k.tasks} Pods) applied server-side as above (${s(k.applySeconds)}), then run by kube-scheduler and KWOK on ${k.nodes} nodes, ${k.stageParallelism} Pod stages played at once ` +
+      `(each Pod: Pending, Running, then its outcome after ${k.runTime}; the first attempts of 10% of the runs, ${k.failing} Pods, fail and are retried). No status is written by the driver: the event stream is the cluster's. ` +
+      `Times from the start of the apply.`,
+    table(['', 'seconds'], [
+      ['bare informer: every Pod (first attempts and retries) in a final phase', s(k.informerAllDoneS)],
+      ['watcher statuses: every first attempt terminated', s(k.watcherFirstAttemptsDoneS)],
+      ['watcher statuses: every retry succeeded', s(k.watcherAllDoneS)],
+    ]),
+    [
+      `- Pod events per Pod (bare informer, ADD + UPDATE): ${k.eventsPerPod.toFixed(1)} (the status-patch bench: 3, one ADD and two status writes).`,
+      `- CPU over the run: watcher ${k.watcherCpuS.toFixed(1)} s, bare informer ${k.informerCpuS.toFixed(1)} s (${fmtRatio(k.watcherCpuS / k.informerCpuS)}); watcher peak RSS ${k.watcherPeakMB.toFixed(0)} MB.`,
+      `- API writes per task transition: ${k.api.writesPerTransition.toFixed(2)} (${k.api.writes} ÷ ${k.api.transitions}).`,
+    ].join('\n'),
   ].join('\n\n');
 }
 

@@ -6,7 +6,7 @@
  *     node --import tsx bench/observer.ts runs <kubeconfig> <namespace>   reads the watcher's JobRun statuses
  *
  * Requests: {id, op: 'synced'} · {id, op: 'count', key, target} (pods: resolves once the counter `key`,
- * e.g. `UPDATE:Running` or `ADD:retry`, reaches `target`) · {id, op: 'tasks', runs, match, target}
+ * e.g. `UPDATE:Running`, `ADD:retry` or `TERMINAL` (Pods in a final phase), reaches `target`) · {id, op: 'tasks', runs, match, target}
  * (runs: once `target` task refs of those runs match) · {id, op: 'counters'} · {id, op: 'retryAdded'}.
  * Answers {id, at, value}: `at` is the wall-clock ms at which the condition held (bench/util.ts wallMs).
  */
@@ -77,8 +77,14 @@ if (mode === 'pods') {
     }
     for (const wait of waits) check(wait);
   });
+  // TERMINAL counts Pods, not events: under KWOK a Pod can be updated again after its final phase.
+  const terminal = new Set<string>();
   informer.on(UPDATE, (pod: PodObject) => {
     bump(`UPDATE:${pod.status?.phase ?? ''}`);
+    if ((pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') && !terminal.has(pod.metadata!.name!)) {
+      terminal.add(pod.metadata!.name!);
+      bump('TERMINAL');
+    }
     for (const wait of waits) check(wait);
   });
   informer.on(ERROR, (error) => console.error(`informer error: ${String(error)}`));

@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline';
 import { KubeConfig } from '@kubernetes/client-node';
 import { jobConfigCrd, jobRunCrd } from '../engine/schema/crd.js';
 import { finishedStatus, runningStatus } from '../test/cluster/kubelet.js';
-import { freePort, startControlPlane } from '../test/cluster/harness.js';
+import { kwokAnnotations, startNodes } from '../test/cluster/nodes.js';
+import { freePort, startControlPlane, type ControlPlane } from '../test/cluster/harness.js';
 import type { TaskMatch } from './observer.js';
 import { canonical, NAMESPACE, plainJob, podSpec, runName } from './workload.js';
 import { median, quantile, REPO_ROOT, sleep, wallMs } from './util.js';
@@ -243,11 +244,21 @@ export interface WatcherResult {
   readonly api: { readonly writesBy: Record<string, number>; readonly writes: number; readonly requests: number; readonly transitions: number; readonly reconciles: number; readonly writesPerTransition: number; readonly drivenTransitions: number; readonly writesPerDrivenTransition: number };
 }
 
-export async function runWatcherBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; cpuProfileDir?: string }): Promise<WatcherResult> {
-  const { runs, tasksPerRun, log } = opts;
-  const tasks = runs * tasksPerRun;
-  log(`  starting the control plane (etcd + kube-apiserver on 127.0.0.1)`);
-  const cp = await startControlPlane({ tether: true });
+/** What both benchmarks share: a control plane, the CRDs, the two observers and the watcher child, all started. */
+interface Bench {
+  readonly cp: ControlPlane;
+  readonly api: Api;
+  readonly pods: Observer;
+  readonly statuses: Observer;
+  readonly watcherPid: number;
+  readonly metricsUrl: string;
+}
+
+/** Starts a Bench, runs `fn` on it, and stops everything it started (the watcher's log is kept if `fn` throws). */
+async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?: string; controllerManager?: boolean }, fn: (bench: Bench) => Promise<T>): Promise<T> {
+  const { log } = opts;
+  log(`  starting the control plane (etcd + kube-apiserver${opts.controllerManager ? ' + kube-controller-manager' : ''} on 127.0.0.1)`);
+  const cp = await startControlPlane({ tether: true, controllerManager: opts.controllerManager });
   const work = mkdtempSync(join(tmpdir(), 'taskplane-bench-watcher-'));
   const cleanups: (() => void | Promise<void>)[] = [];
   let failed = true;
@@ -299,6 +310,28 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     await waitFor('the watcher to be ready', async () => (await httpGet(`${metricsUrl}/readyz`)).status === 200, 60_000);
     log(`  watcher ready (pid ${watcherPid}, log ${logFile})`);
 
+    const result = await fn({ cp, api, pods, statuses, watcherPid, metricsUrl });
+    failed = false;
+    return result;
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // already gone
+      }
+    }
+    await cp.stop();
+    if (failed) log(`  the watcher's log is kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+  }
+}
+
+
+export async function runWatcherBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; cpuProfileDir?: string }): Promise<WatcherResult> {
+  const { runs, tasksPerRun, log } = opts;
+  const tasks = runs * tasksPerRun;
+  return withBench(opts, async ({ api, pods, statuses, watcherPid, metricsUrl }) => {
     // ---- apply: JobConfigs, JobRuns, then every first attempt, as Argo CD would ----
     const jobs = Array.from({ length: runs }, (_, i) => plainJob(i, tasksPerRun, 0));
     const runNames = jobs.map((_, i) => runName(i));
@@ -393,7 +426,6 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     const end = memory(watcherPid);
     const informerMemory = memory(pods.child.pid!);
 
-    failed = false;
     return {
       runs,
       tasksPerRun,
@@ -419,18 +451,98 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
         writesPerDrivenTransition: writes / drivenTransitions,
       },
     };
-  } finally {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch {
-        // already gone
-      }
-    }
-    await cp.stop();
-    if (failed) log(`  the watcher's log is kept in ${work}`);
-    else rmSync(work, { recursive: true, force: true });
-  }
+  });
+}
+
+export interface KwokResult {
+  readonly runs: number;
+  readonly tasksPerRun: number;
+  readonly tasks: number;
+  readonly nodes: number;
+  /** First attempts that KWOK fails (every task of 10% of the runs); each gets a retry that succeeds. */
+  readonly failing: number;
+  readonly runTime: string;
+  readonly stageParallelism: number;
+  readonly applySeconds: number;
+  /** Seconds from the start of the apply until the bare informer had every Pod (first attempts and retries) in a final phase. */
+  readonly informerAllDoneS?: number;
+  /** … until the watcher's statuses showed every first attempt terminated, and every retry succeeded. */
+  readonly watcherFirstAttemptsDoneS?: number;
+  readonly watcherAllDoneS?: number;
+  /** Pod events the bare informer received (ADD + UPDATE), per Pod. */
+  readonly eventsPerPod: number;
+  readonly watcherCpuS: number;
+  readonly informerCpuS: number;
+  readonly watcherPeakMB: number;
+  readonly api: { readonly writes: number; readonly transitions: number; readonly writesPerTransition: number };
+}
+
+/**
+ * The same watcher, with KWOK as the kubelet: kube-scheduler binds every Pod to a KWOK node and KWOK drives it
+ * through the stages of test/cluster/kwok-pod-stages.yaml (Pending → Running → Succeeded, or Failed for the
+ * first attempts of 10% of the runs, whose retries then succeed). The event stream is the one a cluster
+ * produces (binding, conditions, container states), at the pace the scheduler and KWOK set, not a rate we choose.
+ */
+export async function runWatcherKwokBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; runTime?: string; stageParallelism?: number }): Promise<KwokResult> {
+  const { runs, tasksPerRun, log } = opts;
+  const tasks = runs * tasksPerRun;
+  const runTime = opts.runTime ?? '2s';
+  // kube-controller-manager's node lifecycle controller lifts the not-ready taint the API server puts on new Nodes.
+  return withBench({ ...opts, controllerManager: true }, async ({ cp, api, pods, statuses, watcherPid, metricsUrl }) => {
+    // Capacity for every first attempt and retry at once (the scheduler counts Pods by node, not by phase).
+    const nodeCount = 10;
+    // KWOK plays 4 Pod stages at a time by default: with three stages per Pod that, not the watcher, sets the pace.
+    const stageParallelism = opts.stageParallelism ?? 32;
+    const nodes = await startNodes(cp, { count: nodeCount, podsPerNode: Math.ceil((tasks * 1.2) / nodeCount) + 10, podStageParallelism: stageParallelism });
+    log(`  kube-scheduler and KWOK with ${nodes.names.length} nodes ready (KWOK plays ${stageParallelism} Pod stages at once)`);
+    const failingRuns = Math.max(1, Math.round(runs * 0.1));
+    const failing = failingRuns * tasksPerRun;
+    const jobs = Array.from({ length: runs }, (_, i) =>
+      plainJob(i, tasksPerRun, 0, kwokAnnotations(i < failingRuns ? { outcome: 'fail', attempts: [0], runTime } : { runTime })),
+    );
+    const runNames = jobs.map((_, i) => runName(i));
+    const base = `/apis/taskplane.dev/v1alpha1/namespaces/${NS}`;
+    const before = await watcherCounters(metricsUrl);
+    const cpu0 = { watcher: cpuSeconds(watcherPid), informer: cpuSeconds(pods.child.pid!) };
+    const informerDone = pods.ask({ op: 'count', key: 'TERMINAL', target: tasks + failing }, 900_000);
+    const firstDone = statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0, state: 'Terminated' }, target: tasks }, 900_000);
+    const allDone = statuses.ask({ op: 'tasks', runs: runNames.slice(0, failingRuns), match: { retry: 1, state: 'Terminated', result: 'Succeeded' }, target: failing }, 900_000);
+    const applyStart = wallMs();
+    await drive(jobs, undefined, 20, (job) => api.apply(`${base}/jobconfigs`, canonical(job.config) as never, ARGOCD));
+    await drive(jobs, undefined, 20, (job) => api.apply(`${base}/jobruns`, canonical(job.run) as never, ARGOCD));
+    const taskObjects = jobs.flatMap((job) => job.tasks.map((t) => canonical(t) as { metadata: { name: string } }));
+    await drive(taskObjects, undefined, 20, (task) => api.apply(`/api/v1/namespaces/${NS}/pods`, task, ARGOCD));
+    const applySeconds = (wallMs() - applyStart) / 1000;
+    log(`  applied ${jobs.length * 2 + taskObjects.length} objects in ${applySeconds.toFixed(1)} s; KWOK runs the Pods (${runTime} each, ${failing} first attempts fail)`);
+    const [informer, first, all] = await Promise.all([informerDone, firstDone, allDone]);
+    log(`  every Pod final for the bare informer after ${fmtS(informer?.at, applyStart)}; the watcher's statuses: every first attempt terminated after ${fmtS(first?.at, applyStart)}, every retry succeeded after ${fmtS(all?.at, applyStart)}`);
+    if (!informer || !first || !all) throw new Error('the KWOK run did not finish within 900 s');
+    await waitFor('the watcher queue to drain', async () => metricSum((await httpGet(`${metricsUrl}/metrics`)).body, 'taskplane_queue_depth') === 0, 60_000);
+    const cpu1 = { watcher: cpuSeconds(watcherPid), informer: cpuSeconds(pods.child.pid!) };
+    const after = await watcherCounters(metricsUrl);
+    const counters = (await pods.ask({ op: 'counters' }))!.value as Record<string, number>;
+    const events = Object.entries(counters).filter(([key]) => key === 'ADD' || key.startsWith('UPDATE:')).reduce((n, [, v]) => n + v, 0);
+    const writes = after.writes - before.writes;
+    const transitions = after.transitions - before.transitions;
+    return {
+      runs,
+      tasksPerRun,
+      tasks,
+      nodes: nodes.names.length,
+      failing,
+      runTime,
+      stageParallelism,
+      applySeconds,
+      informerAllDoneS: (informer.at - applyStart) / 1000,
+      watcherFirstAttemptsDoneS: (first.at - applyStart) / 1000,
+      watcherAllDoneS: (all.at - applyStart) / 1000,
+      eventsPerPod: events / (tasks + failing),
+      watcherCpuS: cpu1.watcher - cpu0.watcher,
+      informerCpuS: cpu1.informer - cpu0.informer,
+      watcherPeakMB: memory(watcherPid).peakMB,
+      api: { writes, transitions, writesPerTransition: writes / transitions },
+    };
+  });
 }
 
 const fmtS = (at: number | undefined, from: number) => (at === undefined ? 'never (timed out)' : `${((at - from) / 1000).toFixed(1)} s`);

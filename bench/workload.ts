@@ -50,10 +50,10 @@ export const MAX_ATTEMPTS = 3;
 export const RETRY_DELAY_SECONDS = 60;
 
 /** The JobConfig spec the constructs build for config `i` (see JobConfig's constructor). */
-export function configSpec(i: number, tasks: number, retryDelaySeconds = RETRY_DELAY_SECONDS): JobConfigSpec {
+export function configSpec(i: number, tasks: number, retryDelaySeconds = RETRY_DELAY_SECONDS, podAnnotations?: Record<string, string>): JobConfigSpec {
   return {
     template: {
-      taskTemplate: { pod: { spec: podSpec(i) } },
+      taskTemplate: { pod: { ...(podAnnotations && { metadata: { annotations: podAnnotations } }), spec: podSpec(i) } },
       parallelism: Parallelism.withCount(tasks)._toSpec(),
       maxAttempts: MAX_ATTEMPTS,
       ...(retryDelaySeconds > 0 && { retryDelaySeconds }),
@@ -70,9 +70,9 @@ export interface PlainJob {
 }
 
 /** Config `i`'s JobConfig, JobRun and first-attempt tasks, from the engine (as `config.run(...)` makes them). */
-export function plainJob(i: number, tasks: number, retryDelaySeconds = RETRY_DELAY_SECONDS): PlainJob {
+export function plainJob(i: number, tasks: number, retryDelaySeconds = RETRY_DELAY_SECONDS, podAnnotations?: Record<string, string>): PlainJob {
   const name = configName(i);
-  const spec = configSpec(i, tasks, retryDelaySeconds);
+  const spec = configSpec(i, tasks, retryDelaySeconds, podAnnotations);
   const { run, errors } = buildRun(
     { name, namespace: NAMESPACE, spec },
     { name: runName(i), optionValues: { ...runOptions, day: runOptions.day.toISOString() }, materialization: 'Rendered', labels: {} },

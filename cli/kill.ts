@@ -1,9 +1,7 @@
 /** `taskplane kill <run>`: sets the run's spec.killTimestamp; the watcher stops its tasks in place. */
 import { GROUP_VERSION } from '../engine/schema/resources.js';
 import { KubeClient, isNotFound } from '../watcher/kube/client.js';
-import { contextNamespace, loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
-
-export const CLI_FIELD_MANAGER = 'taskplane-cli';
+import { CLI_FIELD_MANAGER, contextNamespace, loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
 
 export interface KillFlags extends ConnectionFlags {
   readonly namespace?: string;

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { UsageError } from './usage.js';
 
+/** The field manager of every write the CLI makes (runs, kills, schedule pauses). */
+export const CLI_FIELD_MANAGER = 'taskplane-cli';
+
 export interface ConnectionFlags {
   readonly kubeconfig?: string;
   readonly context?: string;

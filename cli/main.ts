@@ -5,8 +5,8 @@
  * with it the Kubernetes client) is imported when that command runs, so `--help` and `--version`
  * start about as fast as Node itself.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { packageVersion } from '../engine/release.js';
 import { didYouMean, suggest } from '../engine/suggest.js';
 import { UsageError } from './usage.js';
 
@@ -37,15 +37,16 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   run: {
     summary: 'create a Deferred JobRun from a JobConfig in the cluster (the watcher starts it)',
-    usage: `usage: taskplane run <config> [-n NS] [--option NAME=VALUE]... [--name NAME] [--start-after TIME]
+    usage: `usage: taskplane run <config> [-n NS] [--option NAME=VALUE]... [--name NAME] [--start-after TIME] [--no-cache]
 
   --option NAME=VALUE    an option value (repeatable); Bool: true/false, Multi: comma-separated
   --substitution K=V     a variable for \${K} (repeatable)
   --name NAME            the run's name (default <config>-<UTC timestamp>)
   --start-after TIME     start no earlier than this RFC 3339 time
+  --no-cache             run every task even when the JobConfig's cache has its result
   -o, --output FORMAT    table (default), json or yaml
 `,
-    flags: ['option', 'substitution', 'name', 'start-after', 'output'],
+    flags: ['option', 'substitution', 'name', 'start-after', 'no-cache', 'output'],
   },
   render: {
     summary: 'print what a run of a JobConfig would create, without creating anything',
@@ -125,6 +126,7 @@ const OPTIONS = {
   substitution: { type: 'string', multiple: true },
   name: { type: 'string' },
   'start-after': { type: 'string' },
+  'no-cache': { type: 'boolean' },
   file: { type: 'string', short: 'f' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -178,13 +180,7 @@ function misplacedFlags(argv: readonly string[], command: Command): string[] {
   return [...new Set(given.filter((flag) => flag in OPTIONS && !own.has(flag)))];
 }
 
-function version(): string {
-  const { version: v } = JSON.parse(readFileSync(new URL(packageJsonPath(), import.meta.url), 'utf8')) as { version: string };
-  return `taskplane ${v}\n`;
-}
-
-/** package.json from cli/main.ts (sources) or lib/cli/main.js (the package). */
-const packageJsonPath = () => (import.meta.url.includes('/lib/cli/') ? '../../package.json' : '../package.json');
+const version = (): string => `taskplane ${packageVersion()}\n`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -253,6 +249,7 @@ export async function main(argv: string[]): Promise<number> {
         substitutions: values.substitution,
         name: values.name,
         startAfter: values['start-after'],
+        skipCache: values['no-cache'],
         file: values.file,
         output: outputFormat(values.output, command === 'render' ? 'yaml' : 'table'),
       };

@@ -1,6 +1,6 @@
 /** Printing for people (aligned tables, colours only on a terminal) and for programs (JSON, YAML). */
 import { stringify } from 'yaml';
-import { UsageError } from './kube.js';
+import { UsageError } from './usage.js';
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 

@@ -11,11 +11,10 @@ import { MAX_RUN_NAME_LENGTH } from '../engine/names.js';
 import { renderFirstAttempts } from '../engine/render.js';
 import { buildRun } from '../engine/run-object.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject, type OptionSpec } from '../engine/schema/index.js';
-import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
-import { getOrExplain } from './errors.js';
-import { CLI_FIELD_MANAGER } from './kill.js';
-import { contextNamespace, loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
+import type { KubeClient, KubeObject } from '../watcher/kube/client.js';
+import type { ConnectionFlags } from './kube.js';
 import { serialize, type OutputFormat } from './output.js';
+import { UsageError } from './usage.js';
 
 export interface RunFlags extends ConnectionFlags {
   readonly namespace?: string;
@@ -24,6 +23,8 @@ export interface RunFlags extends ConnectionFlags {
   readonly substitutions?: readonly string[];
   readonly name?: string;
   readonly startAfter?: string;
+  /** --no-cache: the run's spec.skipCache. */
+  readonly skipCache?: boolean;
   readonly output: OutputFormat;
   /** render: read the JobConfig from this YAML file instead of the cluster. */
   readonly file?: string;
@@ -33,10 +34,8 @@ export interface RunFlags extends ConnectionFlags {
 const PREVIEW_UID = '00000000-0000-0000-0000-000000000000';
 
 export async function run(configName: string, flags: RunFlags): Promise<string> {
-  const kc = loadKubeConfig(flags);
-  const client = new KubeClient(kc, CLI_FIELD_MANAGER);
-  const namespace = flags.namespace ?? contextNamespace(kc);
-  const config = await getOrExplain<JobConfigObject & KubeObject>(client, GROUP_VERSION, 'JobConfig', namespace, configName);
+  const { client, namespace, jobConfig } = await connect(flags);
+  const config = await jobConfig(configName);
   const jobRun = prepareRun(config, flags, new Date());
   const created = await client.create<JobRunObject & KubeObject>(jobRun as unknown as KubeObject);
   if (flags.output !== 'table') return serialize(created, flags.output);
@@ -52,9 +51,23 @@ export async function render(configName: string, flags: RunFlags): Promise<strin
 }
 
 async function configFromCluster(name: string, flags: RunFlags): Promise<JobConfigObject> {
+  return (await connect(flags)).jobConfig(name);
+}
+
+/**
+ * A client for the flags' cluster and namespace. The Kubernetes client is imported here, when a command
+ * talks to a cluster: loading it takes longer than the rest of `render -f` (bench/README.md).
+ */
+async function connect(flags: RunFlags): Promise<{ client: KubeClient; namespace: string; jobConfig: (name: string) => Promise<JobConfigObject & KubeObject> }> {
+  const [{ KubeClient }, { CLI_FIELD_MANAGER, contextNamespace, loadKubeConfig }, { getOrExplain }] = await Promise.all([
+    import('../watcher/kube/client.js'),
+    import('./kube.js'),
+    import('./errors.js'),
+  ]);
   const kc = loadKubeConfig(flags);
   const client = new KubeClient(kc, CLI_FIELD_MANAGER);
-  return getOrExplain<JobConfigObject & KubeObject>(client, GROUP_VERSION, 'JobConfig', flags.namespace ?? contextNamespace(kc), name);
+  const namespace = flags.namespace ?? contextNamespace(kc);
+  return { client, namespace, jobConfig: (name) => getOrExplain<JobConfigObject & KubeObject>(client, GROUP_VERSION, 'JobConfig', namespace, name) };
 }
 
 function configFromFile(file: string, name: string): JobConfigObject {
@@ -89,6 +102,7 @@ export function prepareRun(config: JobConfigObject, flags: RunFlags, now: Date):
       substitutions: Object.fromEntries(parsePairs(flags.substitutions ?? [], '--substitution')),
       materialization: 'Deferred',
       ...(startAfter && { startAfter: startAfter.toISOString().replace(/\.000Z$/, 'Z') }),
+      skipCache: flags.skipCache,
     },
   );
   // Render once with stand-in UIDs: an unknown ${...} is caught here, not later by the watcher.

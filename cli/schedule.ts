@@ -10,8 +10,7 @@ import { compileSchedule, nextRunTime } from '../engine/schedule/schedule.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { KubeClient, type KubeObject } from '../watcher/kube/client.js';
 import { getOrExplain } from './errors.js';
-import { CLI_FIELD_MANAGER } from './kill.js';
-import { contextNamespace, loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
+import { CLI_FIELD_MANAGER, contextNamespace, loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
 import { duration, table, type Painter } from './output.js';
 
 type Config = JobConfigObject & KubeObject;

@@ -7,6 +7,7 @@ export * from './option.js';
 export * from './parallelism.js';
 export * from './retry-rule.js';
 export * from './schedule.js';
+export * from './task-cache.js';
 export * from './task-template.js';
 export * from './taskplane-app.js';
 export * from './taskplane-crds.js';

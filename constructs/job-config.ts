@@ -18,6 +18,7 @@ import type { OptionDefinitions } from './option.js';
 import type { Parallelism } from './parallelism.js';
 import type { RetryRule } from './retry-rule.js';
 import type { Schedule } from './schedule.js';
+import { _cacheSpec, type TaskCacheProps } from './task-cache.js';
 import type { TaskTemplate } from './task-template.js';
 
 export interface JobConfigProps<O extends OptionDefinitions> {
@@ -93,6 +94,12 @@ export interface JobConfigProps<O extends OptionDefinitions> {
    * @default - no schedule: runs are created in Git or with `taskplane run`
    */
   readonly schedule?: Schedule;
+  /**
+   * Reuse the result of an identical task that succeeded recently instead of running it again
+   * (`{ version: '1', maxAge: Duration.days(1) }`). Runs must then be Deferred (or `skipCache`).
+   * @default - no caching: every task runs
+   */
+  readonly cache?: TaskCacheProps;
   /**
    * Labels on the JobConfig and its JobRuns.
    * @default - only taskplane's
@@ -192,6 +199,7 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
         ...(props.maxUncountedRetries !== undefined && { maxUncountedRetries: props.maxUncountedRetries }),
         ...(props.pendingTimeout && { taskPendingTimeoutSeconds: props.pendingTimeout.toSeconds() }),
         ...(props.taskTimeout && { taskTimeoutSeconds: props.taskTimeout.toSeconds() }),
+        ...(props.cache && { cache: _cacheSpec(props.cache) }),
       }, Chart.of(this).labels),
       concurrency: (props.concurrency ?? Concurrency.allow())._toSpec(),
       ...(props.schedule && { schedule: props.schedule._toSpec() }),

@@ -52,6 +52,12 @@ export interface JobRunCommonProps {
    * @default - never
    */
   readonly killAt?: Date;
+  /**
+   * Run every task even when the JobConfig's cache has a result for it (its successes still refresh
+   * the cache). The only way to use a caching JobConfig in a Rendered run.
+   * @default false - tasks with a fresh cached result are not run
+   */
+  readonly skipCache?: boolean;
 }
 
 /** `options` is mandatory exactly when an option needs a value (required without default). */
@@ -99,6 +105,7 @@ export class JobRun extends Construct {
         startAfter: timestamp(props.startAfter, 'spec.startAfter', problems),
         concurrencyPolicy: props.concurrencyPolicy,
         killTimestamp: timestamp(props.killAt, 'spec.killTimestamp', problems),
+        skipCache: props.skipCache,
         labels: config._labels,
       },
     );
@@ -115,6 +122,14 @@ export class JobRun extends Construct {
         message: `the default run name "<config>-<id>" is ${this.name.length} characters; a JobConfig name over ${MAX_RUN_NAME_LENGTH - 2} characters leaves no room for it`,
         value: this.name,
         valid: `a run \`name\` of at most ${MAX_RUN_NAME_LENGTH} characters, or a shorter JobConfig name or run id`,
+      });
+    }
+    if (run.spec.template.cache && materialization === Materialization.RENDERED && !props.skipCache) {
+      problems.push({
+        field: 'spec.materialization',
+        message: "a Rendered run cannot use its JobConfig's cache: GitOps applies its first attempts whatever a cached result says",
+        value: materialization,
+        valid: 'materialization: Materialization.DEFERRED (the watcher creates the tasks, and answers them from the cache), or skipCache: true (every task runs)',
       });
     }
     const { template: _configTemplate, ...ownSpec } = run.spec;

@@ -10,7 +10,7 @@ import { JobRun } from './job-run.js';
 export interface TaskplaneAppProps extends Omit<AppProps, 'yamlOutputType'> {
   /**
    * Emit a Namespace for every namespace the app's objects use that the app does not declare itself
-   * (`default` and `kube-*` excepted), into `00-namespaces.k8s.yaml`, which `kubectl apply -R` reads first.
+   * (`default` and `kube-*` excepted), into `00-setup/00-namespaces.k8s.yaml`, which `kubectl apply -R` reads first.
    * @default true - dist/ applies to a cluster that lacks them; false when namespaces come from elsewhere
    */
   readonly namespaces?: boolean;
@@ -22,15 +22,25 @@ export interface TaskplaneAppProps extends Omit<AppProps, 'yamlOutputType'> {
   readonly kustomization?: boolean;
 }
 
-/** The chart of emitted Namespaces: its file sorts before any chart's (chart names start with a letter). */
+/**
+ * What runs' tasks need before they are applied (Namespaces, ServiceAccounts, RBAC) goes under this
+ * directory, which sorts before any chart's (chart names start with a letter): `kubectl apply -R` walks
+ * it first, and a Flux Kustomization of its own can be applied before the jobs (`dependsOn`). Flux
+ * dry-runs every object of an apply stage before applying any, and ServiceAccounts share the last stage
+ * with Pods, whose admission refuses a ServiceAccount that does not exist yet.
+ */
+const SETUP_DIR = '00-setup';
+/** The chart of emitted Namespaces; its file sorts first in SETUP_DIR. */
 const NAMESPACES_CHART = '00-namespaces';
 const BUILT_IN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 /**
  * A cdk8s App with the output layout taskplane recommends for GitOps, written atomically:
  *
+ *     dist/00-setup/00-namespaces.k8s.yaml               Namespaces the objects use and nothing declares
+ *     dist/00-setup/<chart>/<config>.k8s.yaml            a JobConfig's ServiceAccounts, Roles, RoleBindings
  *     dist/<chart>.k8s.yaml                              objects outside any JobConfig (CRDs, watcher)
- *     dist/<chart>/<config>/jobconfig.k8s.yaml           the JobConfig
+ *     dist/<chart>/<config>/jobconfig.k8s.yaml           the JobConfig (and its other objects)
  *     dist/<chart>/<config>/runs/<run>.k8s.yaml          a JobRun and its rendered tasks
  *
  * Adding a JobConfig or a run adds files and never rewrites others. The whole app is validated once
@@ -94,11 +104,12 @@ function addMissingNamespaces(app: App): void {
 
 /**
  * kustomize's file list: files holding Namespaces or CRDs first (kustomize keeps this order, and Flux
- * applies such definitions in a first stage anyway), then the rest by path.
+ * applies such definitions in a first stage anyway), then the setup, then the rest by path.
  */
 function kustomizationOf(files: Map<string, ApiObject[]>, extension: string): string {
-  const definesFirst = (objects: ApiObject[]) => (objects.some((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition') ? 0 : 1);
-  const ordered = [...files].map(([file, objects]) => ({ path: `${file}${extension}`, rank: definesFirst(objects) }));
+  const rank = (file: string, objects: ApiObject[]) =>
+    objects.some((o) => o.kind === 'Namespace' || o.kind === 'CustomResourceDefinition') ? 0 : file.startsWith(`${SETUP_DIR}/`) ? 1 : 2;
+  const ordered = [...files].map(([file, objects]) => ({ path: `${file}${extension}`, rank: rank(file, objects) }));
   ordered.sort((a, b) => a.rank - b.rank || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return stringifyDocuments([{ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ordered.map((f) => f.path) }]);
 }
@@ -128,10 +139,18 @@ function throwOnClashes(objects: readonly ApiObject[], identityOf: (object: ApiO
 
 function outputFile(chart: Chart, object: ApiObject): string {
   const chartName = Names.toDnsLabel(chart);
+  if (chart.node.id === NAMESPACES_CHART && chart.node.scope === chart.node.root) return join(SETUP_DIR, NAMESPACES_CHART);
   const config = ancestor(object, JobConfig.isJobConfig);
   if (!config) return chartName;
   const run = ancestor(object, JobRun.isJobRun);
-  return run ? join(chartName, config.name, 'runs', run.name) : join(chartName, config.name, 'jobconfig');
+  if (run) return join(chartName, config.name, 'runs', run.name);
+  return isSetup(object) ? join(SETUP_DIR, chartName, config.name) : join(chartName, config.name, 'jobconfig');
+}
+
+/** The identity a JobConfig's tasks run as and its rights: applied before any run (SETUP_DIR). */
+function isSetup(object: ApiObject): boolean {
+  if (object.apiVersion === 'v1') return object.kind === 'ServiceAccount';
+  return object.apiVersion.startsWith('rbac.authorization.k8s.io/') && (object.kind === 'Role' || object.kind === 'RoleBinding');
 }
 
 /** The nearest scope that `is` recognizes (a brand check: `instanceof` fails across two copies of taskplane). */

@@ -76,6 +76,9 @@ export class TaskplanePersonas extends Construct {
     rules('edit', [aggregateTo('editor')], [
       { apiGroups: [GROUP], resources: ['jobconfigs'], verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
       { apiGroups: [GROUP], resources: ['jobruns'], verbs: ['update', 'delete', 'deletecollection'] },
+      // Task cache entries: read and flushed by the platform team only. Viewers and runners get nothing:
+      // they would read every JobConfig's cached results; nobody but the watcher writes them.
+      { apiGroups: [GROUP], resources: ['taskcacheentries'], verbs: ['get', 'list', 'watch', 'delete', 'deletecollection'] },
     ]);
   }
 }

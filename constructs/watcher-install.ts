@@ -3,6 +3,7 @@ import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import type { FieldError } from '../engine/errors.js';
+import { releasedWatcherImage } from '../engine/release.js';
 import { formatTaskResource } from '../engine/task-kinds.js';
 import { ClusterScopedApiObject } from './_cluster-scoped-object.js';
 import { addFieldValidation } from './_validation.js';
@@ -16,12 +17,11 @@ const k8s = kplus.k8s;
 
 export interface WatcherInstallProps {
   /**
-   * The watcher image: the taskplane package with its production dependencies, entrypoint
-   * `node bin/taskplane.mjs` (see docs/install.md for a Dockerfile). Pin a version tag or a digest.
-   *
-   * No default: taskplane publishes no image, and a guessed one would fail to pull.
+   * The watcher image: `npm run image` builds it (docs/install.md, "The image"). Pin a version tag or a digest.
+   * @default - the image this release of taskplane publishes, `ghcr.io/taskplane/watcher:<package version>`:
+   * the watcher's version matches the constructs that rendered its install
    */
-  readonly image: string;
+  readonly image?: string;
   /**
    * @default ImagePullPolicy.IF_NOT_PRESENT - a pinned tag or digest never changes, so pulling on
    * every start (cdk8s-plus's Always) only adds a registry dependency to every restart and failover
@@ -148,7 +148,7 @@ export class WatcherInstall extends Construct {
   public readonly personas?: TaskplanePersonas;
   public readonly crds?: TaskplaneCrds;
 
-  public constructor(scope: Construct, id: string, props: WatcherInstallProps) {
+  public constructor(scope: Construct, id: string, props: WatcherInstallProps = {}) {
     super(scope, id);
     this.namespace = props.namespace ?? 'taskplane-system';
     this.name = props.name ?? 'taskplane-watcher';
@@ -160,7 +160,8 @@ export class WatcherInstall extends Construct {
     };
     const executors = distinctExecutors(props.executors ?? [WatcherExecutor.pods(), WatcherExecutor.jobs()]);
     const pullPolicy = props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT;
-    addFieldValidation(this, () => validate(props, replicas, pullPolicy));
+    const image = props.image ?? releasedWatcherImage();
+    addFieldValidation(this, () => validate(props, image, replicas, pullPolicy));
 
     if (props.createNamespace ?? true) {
       new ClusterScopedApiObject(this, 'Namespace', {
@@ -194,7 +195,7 @@ export class WatcherInstall extends Construct {
       namespace: this.namespace,
       labels,
       serviceAccount: this.serviceAccount,
-      image: props.image,
+      image,
       imagePullPolicy: pullPolicy,
       imagePullSecret: props.imagePullSecret,
       replicas,
@@ -221,9 +222,8 @@ export class WatcherInstall extends Construct {
   }
 }
 
-function validate(props: WatcherInstallProps, replicas: number, pullPolicy: kplus.ImagePullPolicy): FieldError[] {
+function validate(props: WatcherInstallProps, image: string, replicas: number, pullPolicy: kplus.ImagePullPolicy): FieldError[] {
   const errors: FieldError[] = [];
-  const image = props.image;
   const lastSegment = image.slice(image.lastIndexOf('/') + 1);
   const tag = image.includes('@') ? undefined : lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : '';
   if (!image.trim()) {

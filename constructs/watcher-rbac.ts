@@ -33,6 +33,9 @@ export function watcherRules(executors: readonly WatcherExecutor[]): WatcherPoli
     { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
     // Events on JobRuns and JobConfigs (core v1, one new Event per transition; never patched or read back).
     { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    // Task caching (watcher/cache-entries.ts): a config's entries listed by label; written by server-side
+    // apply (a PATCH that may create, so create too); evicted past maxAge and maxEntries. No get, no watch, no update.
+    { apiGroups: ['taskplane.dev'], resources: ['taskcacheentries'], verbs: ['list', 'create', 'patch', 'delete'] },
     ...distinctExecutors(executors).map((e) => e.toRule()),
   ];
 }

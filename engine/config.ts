@@ -1,4 +1,5 @@
 /** Validation of a JobConfig definition, shared by the constructs (synth) and the CLI (cluster objects). */
+import { cacheKeyErrors } from './cache/index.js';
 import type { FieldError } from './errors.js';
 import { executorErrors } from './executors/index.js';
 import { validateParallelism } from './indexes.js';
@@ -25,5 +26,6 @@ export function validateJobConfig(name: string, spec: JobConfigSpec): FieldError
     errors.push({ field: 'spec.concurrency.maxConcurrency', message: 'cannot be set with policy Allow', value: maxConcurrency, valid: 'policy Forbid or Enqueue' });
   }
   errors.push(...validateSchedule(name, spec));
+  errors.push(...cacheKeyErrors(name, spec));
   return errors;
 }

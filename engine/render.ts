@@ -65,7 +65,8 @@ export function validateRun(run: JobRunObject): FieldError[] {
   return errors;
 }
 
-function variableScope(run: JobRunObject, index: ParallelIndex, retryIndex: number, runtime: RuntimeContext): VariableScope {
+/** The variables of one attempt of one index (exported for cache keys, engine/cache/key.ts). */
+export function variableScope(run: JobRunObject, index: ParallelIndex, retryIndex: number, runtime: RuntimeContext): VariableScope {
   const { name, namespace } = run.metadata;
   // Furiko's JobConfig context, which a run's substitutions may override (reference/furiko.md §5).
   const values: Record<string, string> = {

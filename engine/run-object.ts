@@ -21,6 +21,8 @@ export interface RunRequest {
   /** Overrides the JobConfig's concurrency policy for this (Deferred) run, as Furiko's `startPolicy` does. */
   readonly concurrencyPolicy?: ConcurrencyPolicy;
   readonly killTimestamp?: string;
+  /** Create every task even when the JobConfig's cache has its result (successes are still recorded). */
+  readonly skipCache?: boolean;
   /** Labels for the JobRun (the config's label is added). */
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -68,6 +70,7 @@ export function buildRun(config: ConfigRef, request: RunRequest): { run: JobRunO
       ...(request.startAfter && { startAfter: request.startAfter }),
       ...(request.concurrencyPolicy && { concurrencyPolicy: request.concurrencyPolicy }),
       ...(request.killTimestamp && { killTimestamp: request.killTimestamp }),
+      ...(request.skipCache && { skipCache: true }),
     },
   };
   return { run, errors };

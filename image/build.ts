@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
+import { WATCHER_IMAGE_REPOSITORY } from '../engine/release.js';
 
 interface Inputs {
   node: { package: string; version: string; integrity: string };
@@ -171,7 +172,8 @@ function build(): void {
     const configBlob = writeBlob(layout, Buffer.from(JSON.stringify(config)), 'application/vnd.oci.image.config.v1+json');
     const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configBlob, layers: layers.map((l) => l.blob), annotations: labels };
     const manifestBlob = writeBlob(layout, Buffer.from(JSON.stringify(manifest)), manifest.mediaType);
-    const ref = `taskplane-watcher:${pkg.version}`;
+    // The name a release pushes it under (and WatcherInstall's default image): docker load tags it so.
+    const ref = `${WATCHER_IMAGE_REPOSITORY}:${pkg.version}`;
     writeFileSync(path.join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     writeFileSync(path.join(layout, 'index.json'), JSON.stringify({
       schemaVersion: 2,

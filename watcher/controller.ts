@@ -12,7 +12,8 @@ import { LABEL_RETRY_INDEX, LABEL_RUN } from '../engine/labels.js';
 import { renderTask } from '../engine/render.js';
 import { jobConfigStatus } from '../engine/config-status.js';
 import { concurrencyContext, planRun, TERMINAL_PHASES, withReconcileError } from '../engine/run/index.js';
-import type { ConcurrencyContext, RunPlan } from '../engine/run/types.js';
+import type { ConcurrencyContext, RunPlan, RunSnapshot } from '../engine/run/types.js';
+import { cacheApplies } from '../engine/cache/index.js';
 import { GROUP_VERSION, type JobConfigObject, type JobRunObject } from '../engine/schema/resources.js';
 import { formatFieldError } from '../engine/errors.js';
 import type { KillAction } from '../engine/executors/types.js';
@@ -28,6 +29,7 @@ import { WorkQueue } from './queue.js';
 import { Scheduler, type SchedulerPolicy } from './scheduler.js';
 import { configBucket, runConfigBucket } from './cache-indexes.js';
 import { TaskCaches } from './task-caches.js';
+import { CacheEntries } from './cache-entries.js';
 import { observeTasks, ownedBy, runExecutor } from './tasks.js';
 import { RunAdmission } from './admission.js';
 import { BUILT_IN_TASK_RESOURCES, type TaskResource } from '../engine/task-kinds.js';
@@ -89,6 +91,7 @@ export class Watcher {
   /** Aborted when leadership is lost: in-flight reconciles stop before their next write, and their requests are destroyed. */
   private term = newTerm();
   private readonly admission: RunAdmission;
+  private readonly cacheEntries: CacheEntries;
   readonly scheduler: Scheduler;
 
   constructor(private readonly options: WatcherOptions) {
@@ -109,6 +112,7 @@ export class Watcher {
     const scope = { namespace: options.namespace };
     this.runs = this.reflector<RunObject>({ apiVersion: GROUP_VERSION, kind: 'JobRun', ...scope, indexBy: runConfigBucket });
     this.configs = this.reflector<ConfigObject>({ apiVersion: GROUP_VERSION, kind: 'JobConfig', ...scope });
+    this.cacheEntries = new CacheEntries(this.client, metrics, options.logger);
     this.admission = new RunAdmission(this.client, (ns, name) => this.configs.get(ns, name), options.taskResources ?? BUILT_IN_TASK_RESOURCES);
     const configOf = (run: RunObject) => configKey(run.metadata.namespace, run.spec.configName);
     this.runs.on('add', (run) => {
@@ -335,8 +339,15 @@ export class Watcher {
     const tasks = selected ? observeTasks(run, objects, selected) : [];
     const issued = this.issuedCreates.get(key) ?? new Set<string>();
     this.issuedCreates.set(key, issued);
-    const snapshot = { run, tasks, now, concurrency: this.concurrency(run), issuedCreates: issued, ...(admission.hold && { hold: admission.hold }) };
+    // Task caching (engine/cache/): only for a run carrying its config's template; entries are read once tasks are to be created.
+    const config = this.configs.get(run.metadata.namespace, run.spec.configName);
+    const caching = selected && cacheApplies(run, config) ? config : undefined;
+    let snapshot: RunSnapshot = { run, tasks, now, concurrency: this.concurrency(run), issuedCreates: issued, ...(admission.hold && { hold: admission.hold }), ...(caching && { cache: {} }) };
     let plan = planRun({ ...snapshot, rejection });
+    if (caching && !rejection && !run.spec.skipCache && plan.create.length > 0) {
+      snapshot = { ...snapshot, cache: { entries: await this.cacheEntries.read(caching) } };
+      plan = planRun({ ...snapshot, rejection });
+    }
     // Rendered before anything is written: a run whose task cannot be rendered ends now, with its reason.
     const rendered: KubeObject[] = [];
     for (const create of plan.create) {
@@ -372,6 +383,11 @@ export class Watcher {
     }
     for (const event of plan.events) await this.recordEvent(run, event.type, event.reason, event.message, signal);
     this.noteTransitions(run, plan);
+    if (caching && plan.cache) {
+      this.options.metrics.cacheLookups.inc({ result: 'hit' }, plan.cache.hits.length);
+      this.options.metrics.cacheLookups.inc({ result: 'miss' }, plan.cache.misses);
+      await this.cacheEntries.record(caching, run.spec.template.cache!, plan.cache.record, now, signal);
+    }
     return plan.requeueAt;
   }
 

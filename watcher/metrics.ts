@@ -19,6 +19,9 @@ export function createMetrics() {
     taskObjectsRead: new Counter({ name: 'taskplane_task_objects_read_total', help: 'Task objects reconciles read from the cache: each reads only its own run\'s.', registers: [registry] }),
     kills: new Counter({ name: 'taskplane_task_kills_total', help: 'Tasks stopped in place, by reason.', labelNames: ['reason'], registers: [registry] }),
     apiRequests: new Counter({ name: 'taskplane_api_requests_total', help: 'Requests to the Kubernetes API, by verb, resource and status code.', labelNames: ['verb', 'resource', 'code'], registers: [registry] }),
+    cacheLookups: new Counter({ name: 'taskplane_cache_lookups_total', help: 'Tasks of caching runs about to be created, by result: hit (answered from a cache entry, not created) or miss.', labelNames: ['result'], registers: [registry] }),
+    cacheEntriesWritten: new Counter({ name: 'taskplane_cache_entries_written_total', help: 'TaskCacheEntries written for successful tasks.', registers: [registry] }),
+    cacheEvictions: new Counter({ name: 'taskplane_cache_evictions_total', help: 'TaskCacheEntries deleted, by reason: Expired (past maxAge) or OverLimit (beyond maxEntries).', labelNames: ['reason'], registers: [registry] }),
     isLeader: new Gauge({ name: 'taskplane_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),
   };
 }

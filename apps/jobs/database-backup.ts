@@ -50,7 +50,7 @@ export function databaseBackup(scope: Construct): void {
     }),
   });
 
-  // Under the JobConfig, so it lands in the job's own file (dist/jobs/database-backup/jobconfig.k8s.yaml).
+  // Under the JobConfig: TaskplaneApp writes it to dist/00-setup/jobs/database-backup.k8s.yaml, applied before any run.
   new k8s.KubeServiceAccount(backup, 'service-account', { metadata: { name: 'database-backup' } });
 
   backup.run('2026-11-21-full', { options: { database: 'billing', full: true, snapshotAt: new Date('2026-11-21T02:00:00Z') } });

@@ -8,6 +8,8 @@
 import type { ParallelIndex } from '../indexes.js';
 import { indexNamePart, taskName } from '../names.js';
 import type { TaskRef } from '../schema/resources.js';
+import type { TaskCacheEntrySpec } from '../schema/cache-entry.js';
+import { cachedRef, type CacheLookup } from './cache.js';
 import type { IndexView, RunSummary } from './index-status.js';
 import { isCreateRequested, isFinished, requestedRef, sortRefs, type TaskKind } from './task-refs.js';
 import { formatTime, latest, parseTime, seconds, type Millis } from './time.js';
@@ -27,6 +29,15 @@ export interface CreateContext {
   readonly allowed: boolean;
   /** See RunSnapshot.issuedCreates. */
   readonly issued?: ReadonlySet<string>;
+  /** A new task whose key has a fresh entry is recorded from it instead of created (cache.ts). @default - no caching */
+  readonly cached?: CacheLookup;
+}
+
+/** A task answered from the cache. */
+export interface CachedTask {
+  readonly name: string;
+  readonly key: string;
+  readonly entry: TaskCacheEntrySpec;
 }
 
 export interface IssuedCreate {
@@ -49,14 +60,19 @@ export interface CreatePlan {
   readonly creates: IssuedCreate[];
   readonly deferred: DeferredRetry[];
   readonly wakeAt: Millis[];
+  readonly cached: CachedTask[];
+  /** New creates that looked in the cache and found nothing (0 without `cached`). */
+  readonly misses: number;
 }
 
 export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, context: CreateContext): CreatePlan {
-  if (!context.allowed) return { refs: refs.filter((ref) => !isCreateRequested(ref)), creates: [], deferred: [], wakeAt: [] };
+  if (!context.allowed) return { refs: refs.filter((ref) => !isCreateRequested(ref)), creates: [], deferred: [], wakeAt: [], cached: [], misses: 0 };
   const { now, runName } = context;
   const creates: IssuedCreate[] = [];
   const deferred: DeferredRetry[] = [];
   const wakeAt: Millis[] = [];
+  const cached: CachedTask[] = [];
+  let misses = 0;
   const next = refs.map((ref): TaskRef => {
     if (!isCreateRequested(ref)) return ref;
     const reissueAt = parseTime(ref.creationTimestamp!) + seconds(CREATE_REISSUE_SECONDS);
@@ -82,11 +98,18 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
       continue;
     }
     const name = taskName(runName, view.index, retryIndex);
+    const entry = context.cached?.(view.index);
+    if (entry) {
+      cached.push({ name, key: view.key, entry });
+      next.push(cachedRef(name, view.index, retryIndex, context.kind, now, entry));
+      continue;
+    }
+    if (context.cached) misses++;
     creates.push({ create: { index: view.index, retryIndex }, name, key: view.key, reissue: false });
     next.push(requestedRef(name, view.index, retryIndex, context.kind, now));
     wakeAt.push(now + seconds(CREATE_REISSUE_SECONDS));
   }
-  return { refs: sortRefs(next), creates, deferred, wakeAt };
+  return { refs: sortRefs(next), creates, deferred, wakeAt, cached, misses };
 }
 
 /** The next retry index, if the index needs one: nothing going, no result (succeeded, or failed: out of attempts or stopped by a rule). */

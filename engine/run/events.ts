@@ -4,6 +4,7 @@
  * Messages carry names, reasons and states only: never option values or substitutions.
  */
 import type { JobRunStatus, RetryDecision } from '../schema/resources.js';
+import { CACHED } from './cache.js';
 import type { IssuedCreate, DeferredRetry } from './creates.js';
 import type { IssuedKill } from './kills.js';
 import { TERMINAL_PHASES } from './phase.js';
@@ -41,7 +42,8 @@ export function runEvents({ previous, next, creates, kills, deferred, maxAttempt
   if (!previous.startTime && next.startTime) events.push({ type: 'Normal', reason: 'Started', message: `Run started at ${next.startTime}` });
   const finishedBefore = new Set((previous.tasks ?? []).filter((ref) => ref.finishTimestamp).map((ref) => ref.name));
   for (const ref of next.tasks ?? []) {
-    if (!ref.finishTimestamp || finishedBefore.has(ref.name)) continue;
+    // A task answered from the cache has its own event (TaskCached, plan.ts), with where the result came from.
+    if (!ref.finishTimestamp || finishedBefore.has(ref.name) || ref.status.reason === CACHED) continue;
     const outcome = (ref.status.result ?? ref.status.state) + (ref.status.reason ? ` (${ref.status.reason})` : '');
     events.push({ type: ref.status.result === 'Succeeded' ? 'Normal' : 'Warning', reason: 'TaskFinished', message: `Task ${ref.name} finished: ${outcome}${ruleDecision(ref.retryRule)}` });
   }

@@ -9,6 +9,7 @@ import { validateRun } from '../render.js';
 import { indexNamePart } from '../names.js';
 import { retryDelayMillis } from '../retry/backoff.js';
 import type { FoldedTasks, JobRunObject, JobRunStatus, LiveTasks, TaskRef } from '../schema/resources.js';
+import { cacheLookup, cacheRecords } from './cache.js';
 import { compact } from './compact.js';
 import { decideCreates } from './creates.js';
 import { runEvents } from './events.js';
@@ -87,7 +88,7 @@ function queued(run: JobRunObject, start: { readonly reason: string; readonly me
   return { status, create: [], kill: [], events, ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }) };
 }
 
-function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOLD_BYTES, packAboveBytes = FOLD_THRESHOLD_BYTES }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
+function planStarted({ run, tasks, issuedCreates, cache, foldAboveBytes = FOLD_THRESHOLD_BYTES, packAboveBytes = FOLD_THRESHOLD_BYTES }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
   const previous = run.status ?? {};
   const template = run.spec.template;
   const runName = run.metadata.name;
@@ -137,8 +138,10 @@ function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOL
     kind,
     allowed: !finished && !killedAt && !afterKills.complete,
     issued: issuedCreates,
+    cached: cacheLookup(run, cache?.entries, now),
   });
-  const refs = creating.refs;
+  // A result copied from the cache counts against the run's results budget like an observed one.
+  const refs = creating.cached.length ? boundResults(creating.refs, (ref) => !finishedBefore.has(ref.name)) : creating.refs;
   const summary = summarizeRefs(refs);
   const outcome = finished ? finishedOutcome(previous) : startedOutcome({ summary, refs, killedAt, strategy, now });
   const currentHash = templateHash(template);
@@ -185,6 +188,7 @@ function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOL
   const events = [
     ...runEvents({ previous, next: full, creates: creating.creates, kills: killing.kills, deferred: creating.deferred, maxAttempts, backingOff }),
     ...straying.events,
+    ...creating.cached.map(({ name, key, entry }) => ({ type: 'Normal' as const, reason: 'TaskCached', message: `Index ${key}: result of ${entry.task} (run ${entry.run}, finished ${entry.finishTimestamp}) reused; ${name} was not created` })),
   ];
   const status = statusBytes(full) > foldAboveBytes ? bounded(summary.indexes, refs, going(tasks)) : full;
   const killAt = killTimestamp && !TERMINAL_PHASES.has(outcome.phase) ? parseTime(killTimestamp) : undefined;
@@ -195,6 +199,14 @@ function planStarted({ run, tasks, issuedCreates, foldAboveBytes = FOLD_THRESHOL
     kill: [...killing.kills.map((issued) => issued.kill), ...straying.kills],
     events,
     ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }),
+    ...(cache && {
+      cache: {
+        hits: creating.cached,
+        misses: creating.misses,
+        // A task rendered from an edited template is not what the key says.
+        record: startedHash === currentHash ? cacheRecords(run, merged, finishedBefore, now) : [],
+      },
+    }),
   };
 }
 

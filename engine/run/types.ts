@@ -5,7 +5,9 @@
  */
 import type { TaskObservation } from '../executors/types.js';
 import type { ParallelIndex } from '../indexes.js';
+import type { TaskCacheEntrySpec } from '../schema/cache-entry.js';
 import type { ConcurrencyPolicy, JobRunObject, JobRunStatus } from '../schema/resources.js';
+import type { CachedTask } from './creates.js';
 
 /** A task object of the run as it is now in the cluster. */
 export interface ObservedTask {
@@ -60,6 +62,12 @@ export interface RunSnapshot {
    * plan, Infinity never to. @default FOLD_THRESHOLD_BYTES
    */
   readonly packAboveBytes?: number;
+  /**
+   * The run uses its JobConfig's cache (engine/cache/entries.ts `cacheApplies`): its successes become
+   * entries, and once `entries` (the config's) are given, new tasks with a fresh entry are answered
+   * from it instead of created. @default - no caching
+   */
+  readonly cache?: { readonly entries?: readonly TaskCacheEntrySpec[] };
   /** Not admitted yet (engine/run/admission.ts): a run that has not started waits, queued, until then. */
   readonly hold?: { readonly reason: string; readonly message: string; readonly until: Date };
 }
@@ -93,4 +101,10 @@ export interface RunPlan {
   readonly events: readonly RunEvent[];
   /** When to look again even if nothing changes (a retry delay or a timeout falls due); none when finished. */
   readonly requeueAt?: Date;
+  /** With `snapshot.cache`: tasks answered from the cache, lookups that found nothing, entries to write. */
+  readonly cache?: {
+    readonly hits: readonly CachedTask[];
+    readonly misses: number;
+    readonly record: readonly TaskCacheEntrySpec[];
+  };
 }

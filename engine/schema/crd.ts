@@ -3,6 +3,7 @@
  * types the TypeScript API and drives ajv validation.
  */
 import type { TSchema } from 'typebox';
+import { TaskCacheEntrySpecSchema } from './cache-entry.js';
 import { API_GROUP, API_VERSION, JobConfigSpecSchema, JobConfigStatusSchema, JobRunSpecSchema, JobRunStatusSchema } from './resources.js';
 
 type JsonSchema = { readonly [key: string]: unknown };
@@ -58,7 +59,8 @@ interface PrinterColumn {
   readonly priority?: number;
 }
 
-function crd(names: CrdNames, spec: TSchema, status: TSchema, columns: readonly PrinterColumn[]) {
+/** `status`: none for kinds that are plain records (TaskCacheEntry). */
+function crd(names: CrdNames, spec: TSchema, status: TSchema | undefined, columns: readonly PrinterColumn[]) {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -72,7 +74,7 @@ function crd(names: CrdNames, spec: TSchema, status: TSchema, columns: readonly 
           name: API_VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          ...(status && { subresources: { status: {} } }),
           additionalPrinterColumns: columns.map((c) => ({ ...c })),
           schema: {
             openAPIV3Schema: {
@@ -83,7 +85,7 @@ function crd(names: CrdNames, spec: TSchema, status: TSchema, columns: readonly 
                 kind: { type: 'string' },
                 metadata: { type: 'object' },
                 spec: toStructuralSchema(spec, '#.spec'),
-                status: toStructuralSchema(status, '#.status'),
+                ...(status && { status: toStructuralSchema(status, '#.status') }),
               },
             },
           },
@@ -118,5 +120,15 @@ export function jobRunCrd(): CustomResourceDefinition {
     { name: 'Started', type: 'date', jsonPath: '.status.startTime' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+  ]);
+}
+
+export function taskCacheEntryCrd(): CustomResourceDefinition {
+  return crd({ kind: 'TaskCacheEntry', plural: 'taskcacheentries', singular: 'taskcacheentry', shortNames: ['tpce'] }, TaskCacheEntrySpecSchema, undefined, [
+    { name: 'Config', type: 'string', jsonPath: '.spec.configName' },
+    { name: 'Version', type: 'string', jsonPath: '.spec.version' },
+    { name: 'Run', type: 'string', jsonPath: '.spec.run' },
+    { name: 'Finished', type: 'date', jsonPath: '.spec.finishTimestamp' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ]);
 }

@@ -114,6 +114,7 @@ export const JobRunSpecSchema = StrictObject({
   concurrencyPolicy: Type.Optional(StringEnum(CONCURRENCY_POLICIES, { description: 'Deferred runs only; defaults to the JobConfig\'s.' })),
   startAfter: Type.Optional(Timestamp('Deferred runs start no earlier than this.')),
   killTimestamp: Type.Optional(Timestamp('Kill the run at this time (in place).')),
+  skipCache: Type.Optional(Type.Boolean({ description: 'Create every task even when a cached result exists (successes are still recorded).' })),
 });
 
 const TaskStatusSchema = StrictObject({

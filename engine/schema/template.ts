@@ -79,6 +79,25 @@ export const RetryBackoffSchema = StrictObject({
   jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Shortens each delay by up to this fraction, fixed per run, index and attempt. Defaults to 0.' })),
 });
 
+/** Cache entries kept per JobConfig when `maxEntries` is not set. */
+export const DEFAULT_CACHE_MAX_ENTRIES = 100;
+/** Upper bound on `maxEntries`: each entry is one small object in etcd. */
+export const MAX_CACHE_ENTRIES_LIMIT = 1000;
+
+export const CacheSpecSchema = StrictObject(
+  {
+    version: Type.String({ minLength: 1, maxLength: 63, description: 'Part of every cache key: change it when the same inputs must no longer give the same result.' }),
+    key: Type.Optional(
+      Type.String({ minLength: 1, description: 'What identifies a task\'s work (may use ${...} variables); defaults to the whole rendered task minus per-run names.' }),
+    ),
+    maxAgeSeconds: Type.Integer({ minimum: 1, description: 'A cached result older than this is not used.' }),
+    maxEntries: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_CACHE_ENTRIES_LIMIT, description: `Cache entries kept for the JobConfig, the oldest evicted first. Defaults to ${DEFAULT_CACHE_MAX_ENTRIES}.` }),
+    ),
+  },
+  { description: 'Reuse the result of an identical task that succeeded within maxAgeSeconds instead of creating it (tasks the watcher creates only).' },
+);
+
 export const JobTemplateSchema = StrictObject({
   taskTemplate: TaskTemplateSchema,
   parallelism: Type.Optional(ParallelismSpecSchema),
@@ -95,6 +114,7 @@ export const JobTemplateSchema = StrictObject({
     Type.Integer({ minimum: 0, description: `Kill a task not running after this long; 0 = never. Defaults to ${DEFAULT_PENDING_TIMEOUT_SECONDS}.` }),
   ),
   taskTimeoutSeconds: Type.Optional(Type.Integer({ minimum: 0, description: 'Kill a task running longer than this; 0 or unset = never.' })),
+  cache: Type.Optional(CacheSpecSchema),
 });
 
 export type TaskTemplate = Static<typeof TaskTemplateSchema>;
@@ -103,3 +123,5 @@ export type ParallelismSpec = Static<typeof ParallelismSpecSchema>;
 export type JobTemplate = Static<typeof JobTemplateSchema>;
 export type RetryRuleSpec = Static<typeof RetryRuleSchema>;
 export type RetryBackoffSpec = Static<typeof RetryBackoffSchema>;
+
+export type CacheSpec = Static<typeof CacheSpecSchema>;

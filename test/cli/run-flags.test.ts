@@ -31,4 +31,9 @@ describe('taskplane run flags', () => {
     const run = prepareRun(config, { output: 'table', substitutions: ['__proto__=eu'] }, NOW);
     expect(Object.hasOwn(run.spec.substitutions, '__proto__')).toBe(true);
   });
+
+  it('--no-cache is the run\'s skipCache; without it the run uses the cache', () => {
+    expect(prepareRun(config, { output: 'table', skipCache: true }, NOW).spec.skipCache).toBe(true);
+    expect(prepareRun(config, { output: 'table' }, NOW).spec).not.toHaveProperty('skipCache');
+  });
 });

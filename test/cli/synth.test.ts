@@ -34,7 +34,7 @@ describe('taskplane synth', () => {
     const good = await synth(dir);
     expect(good.stderr).toBe('');
     expect(good.code).toBe(0);
-    expect(good.stdout).toBe('Synthesized 5 files:\n  - out/00-namespaces.k8s.yaml\n  - out/Kustomization\n  - out/jobs/nightly/jobconfig.k8s.yaml\n  - out/jobs/weekly/jobconfig.k8s.yaml\n  - out/jobs/weekly/runs/weekly-r1.k8s.yaml\n');
+    expect(good.stdout).toBe('Synthesized 5 files:\n  - out/00-setup/00-namespaces.k8s.yaml\n  - out/Kustomization\n  - out/jobs/nightly/jobconfig.k8s.yaml\n  - out/jobs/weekly/jobconfig.k8s.yaml\n  - out/jobs/weekly/runs/weekly-r1.k8s.yaml\n');
     const before = snapshot(path.join(dir, 'out'));
     expect(Object.keys(before)).toHaveLength(5);
 

@@ -33,6 +33,8 @@ export interface KustomizationObject extends KubeObject {
     lastAttemptedRevision?: string;
     lastHandledReconcileAt?: string;
     inventory?: { entries: { id: string; v: string }[] };
+    /** One entry per applied revision: how often it was reconciled and how the last one ended. */
+    history?: { totalReconciliations: number; lastReconciledStatus: string }[];
   };
 }
 

@@ -52,6 +52,10 @@ export function nodeBinaries(): { scheduler: string; kwok: string; kwokNodeStage
 export interface NodesOptions {
   /** @default 3 (enough to show that the scheduler spreads Pods) */
   count?: number;
+  /** Each Node's `pods` capacity. @default 110 (a kubelet's default) */
+  podsPerNode?: number;
+  /** How many Pod stage transitions KWOK plays at once (`podPlayStageParallelism`). @default 4 (KWOK's) */
+  podStageParallelism?: number;
 }
 
 export interface Nodes {
@@ -80,7 +84,11 @@ export async function startNodes(cp: ControlPlane, opts: NodesOptions = {}): Pro
   mkdirSync(dir, { recursive: true });
   const config = path.join(dir, 'kwok.yaml');
   const nodeStages = readdirSync(bins.kwokNodeStages).sort().map((f) => readFileSync(path.join(bins.kwokNodeStages, f), 'utf8'));
-  writeFileSync(config, [...nodeStages, readFileSync(path.join(here, 'kwok-pod-stages.yaml'), 'utf8')].join('\n---\n'));
+  // A KwokConfiguration's unset parallelisms are 0, not KWOK's defaults: the others are given theirs (4, 4, 1).
+  const options = opts.podStageParallelism
+    ? [`apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n  podPlayStageParallelism: ${opts.podStageParallelism}\n  nodePlayStageParallelism: 4\n  nodeLeaseParallelism: 4\n  podsOnNodeSyncParallelism: 1\n`]
+    : [];
+  writeFileSync(config, [...options, ...nodeStages, readFileSync(path.join(here, 'kwok-pod-stages.yaml'), 'utf8')].join('\n---\n'));
 
   const schedulerPort = await freePort();
   await cp.addComponent({
@@ -119,8 +127,8 @@ export async function startNodes(cp: ControlPlane, opts: NodesOptions = {}): Pro
           labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
         },
         status: {
-          allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
-          capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+          allocatable: { cpu: '32', memory: '256Gi', pods: String(opts.podsPerNode ?? 110) },
+          capacity: { cpu: '32', memory: '256Gi', pods: String(opts.podsPerNode ?? 110) },
         },
       },
     });

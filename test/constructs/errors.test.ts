@@ -269,7 +269,7 @@ describe('bad input stops synth with every problem at once, and writes nothing',
     const { app, chart, outdir } = appWithPreviousOutput();
     config(chart, { options }).run('r1', { options: { ticket: 'T-1' } });
     app.synth();
-    expect([...readTree(outdir).keys()]).toEqual(['00-namespaces.k8s.yaml', 'jobs/nightly/jobconfig.k8s.yaml', 'jobs/nightly/runs/nightly-r1.k8s.yaml', 'Kustomization']);
+    expect([...readTree(outdir).keys()]).toEqual(['00-setup/00-namespaces.k8s.yaml', 'jobs/nightly/jobconfig.k8s.yaml', 'jobs/nightly/runs/nightly-r1.k8s.yaml', 'Kustomization']);
     expect(existsSync(`${outdir}.taskplane-staging-${process.pid}`)).toBe(false);
   });
 });

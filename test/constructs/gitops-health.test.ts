@@ -28,7 +28,7 @@ function build(props: GitOpsHealthChecksProps, jobsNamespace: string | null = 'b
   return { app, health };
 }
 
-const FLUX = { path: './dist/jobs', dependsOn: [{ name: 'taskplane-system' }] };
+const FLUX = { path: './dist/jobs', dependsOn: [{ name: 'taskplane-system' }, { name: 'taskplane-setup' }] };
 
 describe('GitOpsHealthChecks', () => {
   it('matches its YAML snapshot (Argo CD and Flux)', async () => {
@@ -91,7 +91,7 @@ describe('GitOpsHealthChecks', () => {
     const app = new TaskplaneApp({ outdir: tempOutdir() });
     const jobs = new Chart(app, 'jobs', { namespace: 'batch' });
     new JobConfig(jobs, 'database-backup', { task: TaskTemplate.pod({ spec: { containers: [{ name: 'backup', image: 'postgres:17' }] } }) }).run('2026-11-21-full', {});
-    new GitOpsHealthChecks(new Chart(app, 'gitops'), 'health', { argoCd: {}, flux: { path: './dist/jobs', dependsOn: [{ name: 'taskplane-system' }] } });
+    new GitOpsHealthChecks(new Chart(app, 'gitops'), 'health', { argoCd: {}, flux: { path: './dist/jobs', dependsOn: [{ name: 'taskplane-system' }, { name: 'taskplane-setup' }] } });
     const [configMap, kustomization] = synthToTree(app).get('gitops.k8s.yaml')!.split('---\n');
     const docs = readFileSync(new URL('../../docs/gitops.md', import.meta.url), 'utf8');
     const block = (marker: string) => new RegExp(`<!-- emitted: ${marker} -->\n\`\`\`yaml\n([\\s\\S]*?)\`\`\`\n`).exec(docs)?.[1];

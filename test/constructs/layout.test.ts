@@ -1,8 +1,8 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../apps/main.js';
 import { JobConfig, TaskplaneApp, TaskplaneCrds, TaskTemplate } from '../../constructs/index.js';
-import { synthToTree, tempOutdir } from '../_synth.js';
+import { parseDocuments, synthToTree, tempOutdir } from '../_synth.js';
 
 describe('output layout for GitOps', () => {
   it('adding a JobConfig and a run adds files and changes no other file', () => {
@@ -35,17 +35,41 @@ describe('output layout for GitOps', () => {
     new JobConfig(new Chart(app, 'b', { namespace: 'default' }), 'other', { task });
     new TaskplaneCrds(new Chart(app, 'z-crds'), 'crds');
     const tree = synthToTree(app);
-    expect(tree.get('00-namespaces.k8s.yaml')).toBe('apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    app.kubernetes.io/managed-by: taskplane\n  name: team-b\n');
+    expect(tree.get('00-setup/00-namespaces.k8s.yaml')).toBe('apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    app.kubernetes.io/managed-by: taskplane\n  name: team-b\n');
     expect(tree.get('Kustomization')).toBe([
       'apiVersion: kustomize.config.k8s.io/v1beta1',
       'kind: Kustomization',
       'resources:',
-      '  - 00-namespaces.k8s.yaml',
+      '  - 00-setup/00-namespaces.k8s.yaml',
       '  - z-crds.k8s.yaml',
       '  - a/report/jobconfig.k8s.yaml',
       '  - b/other/jobconfig.k8s.yaml',
       '',
     ].join('\n'));
+  });
+
+  it("writes a JobConfig's ServiceAccounts, Roles and RoleBindings to 00-setup/, which a Flux Kustomization applies before the runs", () => {
+    const app = new TaskplaneApp({ outdir: tempOutdir() });
+    const chart = new Chart(app, 'team', { namespace: 'team-b' });
+    const config = new JobConfig(chart, 'report', { task: TaskTemplate.pod({ spec: { serviceAccountName: 'report', containers: [{ name: 'r', image: 'busybox' }] } }) });
+    new ApiObject(config, 'sa', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'report' } });
+    new ApiObject(config, 'role', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'report' } });
+    new ApiObject(config, 'binding', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'report' } });
+    new ApiObject(config, 'settings', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'report' } });
+    new ApiObject(chart, 'shared', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'shared' } });
+    config.run('r1', {});
+    const tree = synthToTree(app);
+    const kinds = (file: string) => parseDocuments(tree.get(file)!).map((o) => o.kind);
+    expect(kinds('00-setup/team/report.k8s.yaml')).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
+    expect(kinds('team/report/jobconfig.k8s.yaml')).toEqual(['JobConfig', 'ConfigMap']);
+    expect(kinds('team.k8s.yaml')).toEqual(['ServiceAccount']); // not a JobConfig's: the chart's file, as before
+    expect(parseDocuments(tree.get('Kustomization')!)[0].resources).toEqual([
+      '00-setup/00-namespaces.k8s.yaml',
+      '00-setup/team/report.k8s.yaml',
+      'team.k8s.yaml',
+      'team/report/jobconfig.k8s.yaml',
+      'team/report/runs/report-r1.k8s.yaml',
+    ]);
   });
 
   it('emits neither namespaces nor a Kustomization when told not to', () => {

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { Chart, Size, Testing, Yaml } from 'cdk8s';
 import { Cpu, ImagePullPolicy } from 'cdk8s-plus-28';
 import { describe, expect, it } from 'vitest';
 import { TaskplaneApp, WatcherExecutor, WatcherInstall, type WatcherInstallProps } from '../../constructs/index.js';
+import { releasedWatcherImage, WATCHER_IMAGE_REPOSITORY } from '../../engine/release.js';
 import { tempOutdir } from '../_synth.js';
 
 const IMAGE = 'registry.example.com/platform/taskplane:0.1.0';
@@ -25,6 +27,17 @@ const watcherRole = (objects: any[]) => objects.find((o) => o.kind === 'ClusterR
 const PERSONAS = ['taskplane-viewer', 'taskplane-runner', 'taskplane-editor', 'taskplane-aggregate-view', 'taskplane-aggregate-run', 'taskplane-aggregate-edit'];
 
 describe('WatcherInstall', () => {
+  it('defaults to the image this release publishes: ghcr.io/taskplane/watcher at package.json\'s version, which npm run image tags', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(version).toMatch(/^\d+\.\d+\.\d+/);
+    const chart = new Chart(Testing.app(), 'platform');
+    new WatcherInstall(chart, 'watcher');
+    expect(container(chart.toJson())).toMatchObject({ image: `ghcr.io/taskplane/watcher:${version}`, imagePullPolicy: 'IfNotPresent' });
+    // The image build names its output the same way (docker load tags it so; skopeo/crane push it there).
+    expect(readFileSync(new URL('../../image/build.ts', import.meta.url), 'utf8')).toContain('const ref = `${WATCHER_IMAGE_REPOSITORY}:${pkg.version}`;');
+    expect(releasedWatcherImage()).toBe(`${WATCHER_IMAGE_REPOSITORY}:${version}`);
+  });
+
   it('matches its YAML snapshot', async () => {
     await expect(Yaml.stringify(...synth({ crds: false }))).toMatchFileSnapshot('__snapshots__/watcher-install.k8s.yaml');
   });
@@ -34,6 +47,7 @@ describe('WatcherInstall', () => {
       'Namespace/taskplane-system',
       'CustomResourceDefinition/jobconfigs.taskplane.dev',
       'CustomResourceDefinition/jobruns.taskplane.dev',
+      'CustomResourceDefinition/taskcacheentries.taskplane.dev',
       'ServiceAccount/taskplane-watcher',
       'ClusterRole/taskplane-watcher',
       'ClusterRoleBinding/taskplane-watcher',
@@ -131,6 +145,7 @@ describe('WatcherInstall', () => {
         { apiGroups: ['taskplane.dev'], resources: ['jobruns'], verbs: ['create', 'delete'] },
         { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+        { apiGroups: ['taskplane.dev'], resources: ['taskcacheentries'], verbs: ['list', 'create', 'patch', 'delete'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
       ]);
@@ -147,7 +162,7 @@ describe('WatcherInstall', () => {
           WatcherExecutor.workflows(),
         ],
       });
-      expect(watcherRole(objects).rules.slice(5)).toEqual([
+      expect(watcherRole(objects).rules.slice(6)).toEqual([
         { apiGroups: ['argoproj.io'], resources: ['workflows'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['tekton.dev'], resources: ['taskruns'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
         { apiGroups: ['example.com'], resources: ['exports'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
@@ -185,7 +200,7 @@ describe('WatcherInstall', () => {
 
   describe('props', () => {
     it('crds: included by default, left out with crds: false', () => {
-      expect(synth().filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(2);
+      expect(synth().filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(3);
       expect(synth({ crds: false }).filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
     });
 
@@ -291,6 +306,11 @@ describe('WatcherInstall', () => {
       for (const denied of ['create jobconfigs', 'patch jobconfigs', 'update jobconfigs', 'delete jobconfigs', 'delete jobruns', 'update jobruns', 'patch jobruns/status']) {
         expect(runner, denied).not.toContain(denied);
       }
+    });
+
+    it("task cache entries: only the editor reads and flushes them; runners and viewers can neither read another config's results nor write any", () => {
+      for (const persona of ['taskplane-runner', 'taskplane-viewer']) expect(aggregated(persona).filter((rule) => rule.endsWith(' taskcacheentries')), persona).toEqual([]);
+      expect(aggregated('taskplane-editor').filter((rule) => rule.endsWith(' taskcacheentries')).sort()).toEqual(['delete', 'deletecollection', 'get', 'list', 'watch'].map((v) => `${v} taskcacheentries`));
     });
 
     it('an editor defines JobConfigs and manages runs; a viewer only reads, and is part of the built-in view role', () => {

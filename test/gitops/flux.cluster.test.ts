@@ -17,7 +17,7 @@ import type { JobRunObject } from '../../engine/schema/resources.js';
 import type { Watcher } from '../../watcher/controller.js';
 import type { KubeClient, KubeObject } from '../../watcher/kube/client.js';
 import { readTree, tempOutdir } from '../_synth.js';
-import { clients, kubeConfig, parseYaml, waitUntil } from '../cluster/client.js';
+import { kubeConfig, waitUntil } from '../cluster/client.js';
 import { condition, startFlux, type Flux } from '../cluster/flux.js';
 import { startGitServer, type GitServer } from '../cluster/git-server.js';
 import { startControlPlane, type ControlPlane } from '../cluster/harness.js';
@@ -75,7 +75,7 @@ const source = { kind: 'GitRepository', name: 'fleet' };
 // Reconciled on request (interval 1h) or 2 s after a failure; wait: true with taskplane's health expressions.
 const e2eSpec = {
   interval: '1h', retryInterval: '2s', timeout: '1m', path: './dist/e2e', prune: true, wait: true,
-  healthCheckExprs: fluxHealthCheckExprs(), dependsOn: [{ name: 'crds' }], sourceRef: source,
+  healthCheckExprs: fluxHealthCheckExprs(), dependsOn: [{ name: 'crds' }, { name: 'setup' }], sourceRef: source,
 };
 const observed: Record<string, string> = {};
 
@@ -86,7 +86,7 @@ beforeAll(async () => {
   git = await startGitServer();
   const kc = kubeConfig(cp.kubeconfigPath);
   client = testClient(kc);
-  await clients(kc).core.createNamespace({ body: { metadata: { name: NS } } });
+  // Namespace batch and the jobs' ServiceAccounts come from Git (dist/00-setup), like everything else.
 }, 300_000);
 
 let failed = false;
@@ -111,7 +111,9 @@ describe('Flux applies dist/, the watcher runs it on KWOK nodes', () => {
     rev1 = git.revision(git.commit(files, 'taskplane: first run'));
     await flux.gitRepository('fleet', git.url, '1h');
     await flux.kustomization('crds', { interval: '1h', path: './crds', prune: true, wait: true, sourceRef: source });
-    await flux.kustomization('jobs', { interval: '1h', path: './dist/jobs', prune: true, wait: false, dependsOn: [{ name: 'crds' }], sourceRef: source });
+    // docs/gitops.md's layout: the setup (Namespaces, ServiceAccounts, RBAC) before the jobs.
+    await flux.kustomization('setup', { interval: '1h', path: './dist/00-setup', prune: true, wait: true, sourceRef: source });
+    await flux.kustomization('jobs', { interval: '1h', path: './dist/jobs', prune: true, wait: false, dependsOn: [{ name: 'crds' }, { name: 'setup' }], sourceRef: source });
     await flux.kustomization('e2e', e2eSpec);
     await flux.waitForKustomization('crds', { revision: rev1, ready: 'True' }, 120_000);
     // The watcher is installed once its CRDs are (in a cluster: a Kustomization that dependsOn them).
@@ -187,19 +189,17 @@ describe('Flux applies dist/, the watcher runs it on KWOK nodes', () => {
     expect((await getRun(client, NS, 'flaky-first')).status).toEqual(statusBefore);
   }, 300_000);
 
-  it('the example jobs from apps/main.ts: Flux refuses Pods whose ServiceAccount is in the same apply; once it exists, Pod and batch Job runs finish on KWOK', async () => {
-    // Flux dry-runs every object of a stage before applying any; ServiceAccounts are in the same stage as
-    // Pods, and admission of a Pod looks its ServiceAccount up: the whole apply fails, nothing is applied.
-    const refused = await flux.waitForKustomization('jobs', { revision: rev1, ready: 'False' }, 120_000);
-    expect(condition(refused, 'Ready')!.message).toMatch(/Pod\/batch\/database-backup-.* dry-run failed \(Forbidden\).*serviceaccount "database-backup" not found/);
-    expect(await client.list('taskplane.dev/v1alpha1', 'JobRun', {}, NS).then((l) => l.items.map((r) => r.metadata.name).filter((n) => !n.startsWith('flaky-')))).toEqual([]);
-    // What a platform team does: the ServiceAccounts exist before the jobs (here created directly; Flux adopts them).
-    const accounts = Object.entries(fleet(['first'])).filter(([f]) => f.startsWith('dist/jobs/'))
-      .flatMap(([, text]) => parseYaml(text)).filter((o) => o.kind === 'ServiceAccount');
-    expect(accounts.map((a) => a.metadata!.name)).toContain('database-backup');
-    for (const account of accounts) await client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: account.metadata!.name!, namespace: NS } });
-    await flux.reconcile('Kustomization', 'jobs');
-    await flux.waitForKustomization('jobs', { revision: rev1, ready: 'True' }, 120_000);
+  it('the example jobs from apps/main.ts: on an empty cluster, Flux applies them in one reconcile after the setup; Pod and batch Job runs finish on KWOK', async () => {
+    // Flux dry-runs every object of its last apply stage before applying any, and a Pod's admission needs its
+    // ServiceAccount: with the ServiceAccounts in dist/jobs the whole apply failed (serviceaccount not found),
+    // on every retry. From dist/00-setup, applied by a Kustomization that `jobs` dependsOn, they exist first.
+    for (const name of ['setup', 'jobs']) {
+      const ks = await flux.waitForKustomization(name, { revision: rev1, ready: 'True' }, 120_000);
+      expect({ name, history: ks.status!.history!.map((h) => [h.lastReconciledStatus, h.totalReconciliations]) })
+        .toEqual({ name, history: [['ReconciliationSucceeded', 1]] });
+    }
+    const setupInventory = (await flux.getKustomization('setup')).status!.inventory!.entries.map((e) => e.id).sort();
+    expect(setupInventory).toEqual([`_${NS}__Namespace`, `${NS}_database-backup__ServiceAccount`, `${NS}_release-build__ServiceAccount`]);
     const backup = await waitForRun(client, NS, 'database-backup-2026-11-21-full', 'Succeeded', (r) => r.status?.phase === 'Succeeded', 120_000);
     expect(backup.status!.tasks!.map((t) => t.status.result)).toEqual(['Succeeded']);
     const exported = await waitForRun(client, NS, 'report-export-2026-10', 'Succeeded', (r) => r.status?.phase === 'Succeeded', 120_000);

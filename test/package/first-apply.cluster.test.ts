@@ -5,14 +5,17 @@
  *    every object's kind before it applies any, so no file order lets one invocation create a CRD and
  *    objects of it (kubectl reports "ensure CRDs are installed first"); the Namespaces must still come
  *    first in its walk, which 00-namespaces.k8s.yaml does.
- *  - Flux: `kubectl kustomize dist/` (our Kustomization), applied as kustomize-controller does: Namespaces
- *    and CRDs first, server-side, waiting for the CRDs, then the rest (emulated with kubectl).
+ *  - Flux: two Kustomizations, `dist/00-setup` (Namespaces, the jobs' ServiceAccounts) and then everything
+ *    else, each applied as kustomize-controller does (fluxcd/pkg/ssa ApplyAllStaged): CRDs, Namespaces and
+ *    ClusterRoles first, waiting for the CRDs, then the rest; each stage dry-run (server-side) as a whole
+ *    before any of it is applied (emulated with kubectl; test/gitops/flux.cluster.test.ts does it for real).
  *  - Argo CD: by sync wave (CRDs -1), within a wave in Argo CD's kind order, each wave server-side and
  *    healthy (CRDs Established) before the next (emulated with kubectl).
  * Each way must succeed at once, with nothing on stderr, and leave every object of dist/ in the cluster.
+ * The control plane runs kube-controller-manager, so admission checks a Pod's ServiceAccount as in a cluster.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,12 +23,14 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../cluster/harness.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const CRDS = ['crd/jobconfigs.taskplane.dev', 'crd/jobruns.taskplane.dev'];
+const CRDS = ['crd/jobconfigs.taskplane.dev', 'crd/jobruns.taskplane.dev', 'crd/taskcacheentries.taskplane.dev'];
 
 interface Manifest {
   kind: string;
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
 }
+
+const identity = (o: Manifest) => `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 function kubectlOnPath(): string {
   try {
@@ -72,7 +77,7 @@ describe('a fresh dist/ applies to an empty cluster on the first try', () => {
 
   const fresh = async () => {
     await cp?.stop();
-    cp = await startControlPlane({ tether: true });
+    cp = await startControlPlane({ controllerManager: true, tether: true });
     return cp;
   };
 
@@ -82,6 +87,7 @@ describe('a fresh dist/ applies to an empty cluster on the first try', () => {
     expect(names).toContain('namespace/batch');
     expect(names).toContain('jobconfig.taskplane.dev/pods');
     expect(names).toContain('jobrun.taskplane.dev/pods-later');
+    expect(names).toContain('serviceaccount/pods-runner');
     expect(names).toContain('pod/pods-first-1-0');
     expect(names).toContain('job.batch/jobs-first-0-0');
     expect(names).toContain('deployment.apps/taskplane-watcher');
@@ -95,15 +101,26 @@ describe('a fresh dist/ applies to an empty cluster on the first try', () => {
     await expectEverythingApplied(cluster);
   });
 
-  it('Flux: the Kustomization, Namespaces and CRDs first, then the rest (server-side)', { timeout: 180_000 }, async () => {
+  it('Flux: a Kustomization for dist/00-setup, then one for the rest, each in kustomize-controller\'s stages', { timeout: 180_000 }, async () => {
     const cluster = await fresh();
-    const built = await ok(cluster, ['kustomize', dist]);
-    const objects = parseAllDocuments(built).map((d) => d.toJS() as Manifest);
-    const definitions = (o: Manifest) => o.kind === 'CustomResourceDefinition' || o.kind === 'Namespace';
-    expect(objects.filter(definitions).map((o) => o.kind).sort()).toEqual(['CustomResourceDefinition', 'CustomResourceDefinition', 'Namespace', 'Namespace']);
-    await ok(cluster, ['apply', '--server-side', '--field-manager=kustomize-controller', '-f', '-'], objects.filter(definitions).map((o) => stringify(o)).join('---\n'));
-    await waitForCrds(cluster);
-    await ok(cluster, ['apply', '--server-side', '--field-manager=kustomize-controller', '-f', '-'], objects.filter((o) => !definitions(o)).map((o) => stringify(o)).join('---\n'));
+    const setupDir = path.join(dist, '00-setup');
+    const setup = readdirSync(setupDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml')).sort()
+      .flatMap((f) => parseAllDocuments(readFileSync(path.join(setupDir, f), 'utf8')).map((d) => d.toJS() as Manifest));
+    expect(setup.map(identity)).toEqual(['Namespace /batch', 'ServiceAccount batch/pods-runner']);
+    const inSetup = new Set(setup.map(identity));
+    const rest = parseAllDocuments(await ok(cluster, ['kustomize', dist])).map((d) => d.toJS() as Manifest).filter((o) => !inSetup.has(identity(o)));
+    // fluxcd/pkg/ssa ApplyAllStaged: CRDs, Namespaces and ClusterRoles, waited for; then everything else.
+    // ApplyAll dry-runs every object of a stage before it applies any: one refusal and nothing is applied.
+    for (const objects of [setup, rest]) {
+      const definition = (o: Manifest) => ['CustomResourceDefinition', 'Namespace', 'ClusterRole'].includes(o.kind);
+      for (const stage of [objects.filter(definition), objects.filter((o) => !definition(o))]) {
+        if (stage.length === 0) continue;
+        const input = stage.map((o) => stringify(o)).join('---\n');
+        await ok(cluster, ['apply', '--server-side', '--field-manager=kustomize-controller', '--dry-run=server', '-f', '-'], input);
+        await ok(cluster, ['apply', '--server-side', '--field-manager=kustomize-controller', '-f', '-'], input);
+        if (stage.some((o) => o.kind === 'CustomResourceDefinition')) await waitForCrds(cluster);
+      }
+    }
     await expectEverythingApplied(cluster);
   });
 

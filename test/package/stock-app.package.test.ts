@@ -127,6 +127,6 @@ describe.each<AppKind>(['commonjs', 'esm'])('a stock %s cdk8s app with the packe
     const result = await npx(dir, runner);
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ isJobConfig: true });
-    expect(await filesUnder(path.join(dir, 'dist'))).toEqual(['00-namespaces.k8s.yaml', 'Kustomization', 'jobs/nightly/jobconfig.k8s.yaml', 'jobs/nightly/runs/nightly-r1.k8s.yaml']);
+    expect(await filesUnder(path.join(dir, 'dist'))).toEqual(['00-setup/00-namespaces.k8s.yaml', 'Kustomization', 'jobs/nightly/jobconfig.k8s.yaml', 'jobs/nightly/runs/nightly-r1.k8s.yaml']);
   });
 });

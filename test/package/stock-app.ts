@@ -5,7 +5,8 @@
  * (a download of Kubernetes' schema) and jest, which prove nothing about taskplane.
  *
  * The app's own dependencies are installed once into ~/.cache/taskplane/stock-apps/<kind>-<hash> (the
- * hash covers the rendered package.json and tsconfig.json, so a new template means a new install);
+ * hash covers the rendered package.json and tsconfig.json, so a new template means a new install, and the
+ * checkout, so worktrees testing at once do not share an app);
  * each test run then installs the freshly packed taskplane tarball into it.
  */
 import { execFile, type ExecFileOptions } from 'node:child_process';
@@ -102,7 +103,10 @@ function npmFailure(what: string, result: CommandResult): Error {
  */
 export async function stockApp(kind: AppKind, tarballs: Record<string, string>): Promise<string> {
   const files = await appFiles(kind);
-  const hash = createHash('sha256').update(files['package.json']!).update(files['tsconfig.json']!).update(process.version).digest('hex').slice(0, 12);
+  // The checkout too: each run installs its own tarball into the app and clears its files, so two checkouts
+  // (worktrees) testing at once must not share one (they did: one run's synth found the other's taskplane).
+  const checkout = path.resolve(import.meta.dirname, '../..');
+  const hash = createHash('sha256').update(files['package.json']!).update(files['tsconfig.json']!).update(process.version).update(checkout).digest('hex').slice(0, 12);
   const dir = path.join(homedir(), '.cache/taskplane/stock-apps', `${kind}-${hash}`);
   const ready = path.join(dir, '.taskplane-installed');
   if (!existsSync(ready)) {

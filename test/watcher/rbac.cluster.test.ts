@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CustomResourceManifest, Materialization, TaskTemplate, WatcherExecutor } from '../../constructs/index.js';
+import { Duration } from 'cdk8s';
+import { CustomResourceManifest, Materialization, Option, TaskTemplate, WatcherExecutor } from '../../constructs/index.js';
 import type { TaskResource } from '../../engine/task-kinds.js';
 import { kill } from '../../cli/kill.js';
 import { Watcher } from '../../watcher/controller.js';
@@ -92,6 +93,10 @@ function needed(runNs: string, home: string, lease: string): [Access, string][] 
     [{ verb: 'create', resource: 'events', namespace: runNs }, 'recordEvent'],
     [{ verb: 'create', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs }, 'scheduler: a scheduled run when it falls due'],
     [{ verb: 'delete', group: 'taskplane.dev', resource: 'jobruns', namespace: runNs, name: 'any-run' }, 'scheduler: history limits (only runs it created)'],
+    [{ verb: 'list', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs }, 'CacheEntries.read: a JobConfig\'s entries by label'],
+    [{ verb: 'create', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs }, 'CacheEntries.record: server-side apply that creates'],
+    [{ verb: 'patch', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs, name: 'any-entry' }, 'CacheEntries.record: server-side apply'],
+    [{ verb: 'delete', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs, name: 'any-entry' }, 'CacheEntries.record: eviction'],
     ...taskKinds.flatMap(([group, resource]): [Access, string][] => [
       [{ verb: 'list', group, resource }, `task informer of ${resource} (label taskplane.dev/run)`],
       [{ verb: 'watch', group, resource }, `task informer of ${resource}`],
@@ -128,6 +133,7 @@ function forbidden(runNs: string, home: string, lease: string): [Access, string]
     [{ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: 'kube-system', name: lease }, 'take a Lease in kube-system'],
     [{ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: home, name: 'someone-else' }, "take another component's Lease in its own namespace"],
     [{ verb: 'delete', group: 'coordination.k8s.io', resource: 'leases', namespace: home, name: lease }, 'delete its Lease'],
+    [{ verb: 'update', group: 'taskplane.dev', resource: 'taskcacheentries', namespace: runNs, name: 'any-entry' }, 'replace cache entries (it applies)'],
     [{ verb: 'list', resource: 'nodes' }, 'list Nodes'],
     [{ verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: home, name: 'any' }, 'mint tokens'],
     [{ verb: 'impersonate', resource: 'users', name: 'admin' }, 'impersonate'],
@@ -307,6 +313,28 @@ describe('cluster-wide install (the default)', () => {
       });
       await waitUntil('the TaskRun deleted by the watcher', () =>
         client.get('tekton.dev/v1', 'TaskRun', runNs.name, 'stop-scan-r1-0-0').then(() => false, (e: unknown) => e instanceof ApiError && e.status === 404));
+    });
+
+    it('caches with its own rights: lists and writes entries, answers a run from one, evicts beyond maxEntries', async () => {
+      const entries = async () => (await client.list<KubeObject & { spec: { run: string } }>('taskplane.dev/v1alpha1', 'TaskCacheEntry', { labelSelector: 'taskplane.dev/config=cached' }, runNs.name)).items;
+      const runOf = (id: string, day: string) =>
+        synthRun(
+          runNs.name,
+          { name: 'cached', options: { day: Option.string({ default: 'mon' }) }, task: TaskTemplate.pod({ spec: podTask(['echo ${option.day}']) }), cache: { version: '1', maxAge: Duration.hours(1), maxEntries: 1 } },
+          (c) => c.run(id, { materialization: Materialization.DEFERRED, options: { day } }),
+        );
+      for (const [id, day] of [['a', 'mon'], ['b', 'mon'], ['c', 'tue']] as const) {
+        const { config, run } = runOf(id, day);
+        await applyAsGitOps([config, run]);
+        if (id !== 'b') {
+          await waitUntil(`the task of ${run.metadata.name}`, () => client.get('v1', 'Pod', runNs.name, `${run.metadata.name}-0-0`));
+          await finishPod(runNs.name, `${run.metadata.name}-0-0`, 'Succeeded');
+        }
+        const done = await waitForRun(client, runNs.name, run.metadata.name, 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+        expect(done.status!.tasks![0]!.status.reason === 'Cached', id).toBe(id === 'b');
+        // maxEntries 1: tuesday's entry evicts monday's.
+        await waitUntil(`${id}: one entry, from the run that last ran`, async () => ((await entries()).map((e) => e.spec.run).join() === (id === 'c' ? 'cached-c' : 'cached-a') ? true : undefined));
+      }
     });
 
     it('held its Lease in its own namespace, and made no request the API server refused', async () => {
