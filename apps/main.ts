@@ -9,6 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { Chart } from 'cdk8s';
 import { TaskplaneApp, TaskplaneCrds, WatcherExecutor, WatcherInstall, type TaskplaneAppProps } from '../constructs/index.js';
+import { cacheWarm } from './jobs/cache-warm.js';
 import { coloniesHello } from './jobs/colonies-hello.js';
 import { databaseBackup } from './jobs/database-backup.js';
 import { eventIngest } from './jobs/event-ingest.js';
@@ -25,6 +26,7 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   matrixBuild(jobs);
   reportExport(jobs);
   imageScan(jobs);
+  cacheWarm(jobs);
   coloniesHello(jobs);
   searchIndex(jobs);
   eventIngest(jobs);
@@ -38,6 +40,8 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
       WatcherExecutor.jobs(),
       WatcherExecutor.workflows(),
       WatcherExecutor.customResource({ group: 'tekton.dev', resource: 'taskruns', deleteOnKill: false }),
+      // cache-warm's requests: to cluster Services only (the default egress), with its one Secret.
+      WatcherExecutor.http({ secretNames: ['storefront-cache-token'] }),
     ],
     crds: false,
   });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only synth|watcher|startup] [-- --kwok]`: taskplane's benchmarks (not part of the test
+ * `npm run bench [-- --quick] [-- --only synth|watcher|startup|http] [-- --kwok]`: taskplane's benchmarks (not part of the test
  * suite). Prints a short table and writes bench/results/latest.md and latest.json. Machines are shared
  * and noisy, so every figure that matters is a ratio against a baseline measured in the same run.
  * `--kwok`: the watcher part drives its Pods through kube-scheduler and KWOK instead of status patches.
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { OUTPUT_BASE, runSynth, type SynthResult } from './synth.js';
 import { runStartupBench, type StartupResult } from './startup.js';
 import { runWatcherBench, runWatcherKwokBench, type KwokResult, type WatcherResult } from './watcher.js';
+import { runHttpBench, type HttpBenchResult } from './http.js';
 import { fmtMs, fmtRatio, REPO_ROOT, table } from './util.js';
 
 const args = process.argv.slice(2);
@@ -53,6 +54,12 @@ if (!only || only === 'watcher') {
   }
 }
 
+let http: HttpBenchResult | undefined;
+if (!only || only === 'http') {
+  log('HTTP tasks: the watcher\'s client vs a bare fetch loop; 1,000 HttpTasks end to end; memory with 1,000 in flight');
+  http = await runHttpBench({ requests: quick ? 5000 : 20_000, e2eTasks: 1000, log });
+}
+
 const commit = (() => {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
@@ -70,25 +77,41 @@ const meta = {
   durationS: Math.round((Date.now() - started) / 1000),
 };
 
-const markdown = report(meta, synth, watcher, startup, watcherKwok);
+const markdown = report(meta, synth, watcher, startup, watcherKwok, http);
 console.log(`\n${markdown}`);
 if (write) {
   const dir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, watcherKwok, startup }, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, watcherKwok, startup, http }, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), `${markdown}\n`);
   log(`wrote bench/results/latest.md and latest.json (${meta.durationS} s)`);
 }
 // Nothing is left to wait for; do not let a stray handle keep the process up.
 process.exit(0);
 
-function report(m: typeof meta, s: SynthResult | undefined, w: WatcherResult | undefined, st: StartupResult | undefined, k: KwokResult | undefined): string {
+function report(m: typeof meta, s: SynthResult | undefined, w: WatcherResult | undefined, st: StartupResult | undefined, k: KwokResult | undefined, h: HttpBenchResult | undefined): string {
   const parts = [`# taskplane benchmarks\n\n${m.date}, commit ${m.commit}${m.quick ? ' (--quick)' : ''}, Node ${m.node}, ${m.cpus}, ${m.memoryGB} GB, ${m.durationS} s in all.`];
   if (s) parts.push(synthReport(s));
   if (w) parts.push(watcherReport(w));
   if (k) parts.push(kwokReport(k));
   if (st) parts.push(startupReport(st));
+  if (h) parts.push(httpReport(h));
   return parts.join('\n\n');
+}
+
+function httpReport(h: HttpBenchResult): string {
+  return [
+    '## HTTP tasks',
+    `A loopback server answering at once. Client: ${h.requests} GETs, ${h.concurrency} at a time, 3 repetitions interleaved; bare \`fetch\` + JSON.parse vs the watcher's client (egress-checked lookup, Idempotency-Key, body cap, response rules). ` +
+      `End to end: ${h.e2eTasks} HttpTasks of one Rendered run applied first, then an in-process watcher (pool ${h.e2eTasks}) starts and performs them all (a status write before and after each request, the run's status) against a real kube-apiserver; ` +
+      `overhead: wall time per request over the bare loop's. Memory: ${h.inFlight} requests held open by the server at once, heap (after GC) and RSS growth of the watcher's process per request (the cached HttpTasks included).`,
+    table(['case', 'requests/s', 'vs bare fetch'], [
+      ['bare fetch loop', h.fetchRps.toFixed(0), '1.00×'],
+      ["watcher's HTTP client", h.clientRps.toFixed(0), fmtRatio(h.clientRatio)],
+      [`end to end (${h.e2eTasks} HttpTasks, ${h.e2eSeconds.toFixed(1)} s)`, h.e2eRps.toFixed(0), fmtRatio(h.e2eRatio)],
+    ]),
+    `Overhead per request end to end: ${h.e2eOverheadMs.toFixed(2)} ms. With ${h.inFlight} in flight: heap +${h.heapPerRequestKiB.toFixed(1)} KiB and RSS +${h.rssPerRequestKiB.toFixed(1)} KiB per request.`,
+  ].join('\n\n');
 }
 
 function synthReport(s: SynthResult): string {

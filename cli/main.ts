@@ -90,8 +90,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   --log-level LEVEL             (default info)
   --task-resources LIST         kinds it may create as tasks, e.g. pods,jobs.batch,taskruns.tekton.dev
                                 (default pods,jobs.batch,workflows.argoproj.io; WatcherInstall sets it)
+  --http-concurrency N          HTTP task requests in flight at once (default 100)
+  --http-egress-hosts LIST      hosts HTTP tasks may reach, names or *.suffix (default *.svc,*.svc.cluster.local)
+  --http-egress-cidrs LIST      and CIDRs, e.g. 10.0.0.0/8 (default none); link-local is always refused
+  --http-ca-file FILE           PEM CA certificates trusted besides Node's roots
 `,
-    flags: ['metrics-address', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'workers', 'log-level', 'task-resources'],
+    flags: ['metrics-address', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'workers', 'log-level', 'task-resources', 'http-concurrency', 'http-egress-hosts', 'http-egress-cidrs', 'http-ca-file'],
   },
   synth: {
     summary: 'cdk8s synth that keeps the output directory when the app fails, and prints only the problems',
@@ -118,6 +122,10 @@ const OPTIONS = {
   workers: { type: 'string', default: '2' },
   'log-level': { type: 'string', default: 'info' },
   'task-resources': { type: 'string' },
+  'http-concurrency': { type: 'string' },
+  'http-egress-hosts': { type: 'string' },
+  'http-egress-cidrs': { type: 'string' },
+  'http-ca-file': { type: 'string' },
   at: { type: 'string' },
   output: { type: 'string', short: 'o' },
   'all-namespaces': { type: 'boolean', short: 'A' },
@@ -229,6 +237,10 @@ export async function main(argv: string[]): Promise<number> {
         workers: values.workers,
         logLevel: values['log-level'],
         taskResources: values['task-resources'],
+        httpConcurrency: values['http-concurrency'],
+        httpEgressHosts: values['http-egress-hosts'],
+        httpEgressCidrs: values['http-egress-cidrs'],
+        httpCaFile: values['http-ca-file'],
       });
       return 0;
     }

@@ -1,9 +1,11 @@
 /** `taskplane watch`: runs the watcher until SIGTERM/SIGINT. */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { createMetrics } from '../watcher/metrics.js';
 import { startProbeServer } from '../watcher/server.js';
-import { Watcher } from '../watcher/controller.js';
+import { Watcher, type HttpSettings } from '../watcher/controller.js';
+import { EgressPolicy } from '../watcher/http-egress.js';
 import { parseTaskResources } from '../engine/task-kinds.js';
 import { loadKubeConfig, UsageError, type ConnectionFlags } from './kube.js';
 
@@ -20,7 +22,17 @@ export interface WatchFlags extends ConnectionFlags {
   readonly logLevel: string;
   /** `--task-resources`: comma-separated `resource.group` names. */
   readonly taskResources?: string;
+  /** `--http-concurrency`: HTTP task requests in flight at once. */
+  readonly httpConcurrency?: string;
+  /** `--http-egress-hosts`: comma-separated host names or `*.suffix` patterns. */
+  readonly httpEgressHosts?: string;
+  /** `--http-egress-cidrs`: comma-separated CIDRs. */
+  readonly httpEgressCidrs?: string;
+  /** `--http-ca-file`: PEM certificates trusted for HTTP tasks besides Node's roots. */
+  readonly httpCaFile?: string;
 }
+
+const list = (text: string | undefined) => (text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter((s) => s !== ''));
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -41,12 +53,33 @@ export function parseWatchFlags(flags: WatchFlags) {
   if (!flags.leaseNamespace) errors.push('--lease-namespace: must not be empty');
   const taskResources = flags.taskResources === undefined ? undefined : parseTaskResources(flags.taskResources);
   if (taskResources?.errors.length) errors.push(`--task-resources: got "${flags.taskResources}": ${taskResources.errors.join('; ')}`);
+  const http = parseHttpFlags(flags, errors);
   if (errors.length) throw new UsageError(errors.join('\n'));
-  return { workers, leaderElect: leaderElect === 'true', host: flags.metricsAddress.slice(0, at) || '0.0.0.0', port, taskResources: taskResources?.resources };
+  return { http, workers, leaderElect: leaderElect === 'true', host: flags.metricsAddress.slice(0, at) || '0.0.0.0', port, taskResources: taskResources?.resources };
+}
+
+function parseHttpFlags(flags: WatchFlags, errors: string[]): HttpSettings {
+  const concurrency = flags.httpConcurrency === undefined ? undefined : Number(flags.httpConcurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) errors.push(`--http-concurrency: got "${flags.httpConcurrency}"; valid: a whole number of at least 1`);
+  const egress = { ...(flags.httpEgressHosts !== undefined && { hosts: list(flags.httpEgressHosts)! }), ...(flags.httpEgressCidrs !== undefined && { cidrs: list(flags.httpEgressCidrs)! }) };
+  try {
+    new EgressPolicy(egress);
+  } catch (error) {
+    errors.push(`--http-egress-hosts/--http-egress-cidrs: ${(error as Error).message}`);
+  }
+  let ca: string | undefined;
+  if (flags.httpCaFile !== undefined) {
+    try {
+      ca = readFileSync(flags.httpCaFile, 'utf8');
+    } catch (error) {
+      errors.push(`--http-ca-file: cannot read "${flags.httpCaFile}": ${(error as Error).message}`);
+    }
+  }
+  return { ...(concurrency !== undefined && { concurrency }), egress, ...(ca && { ca }) };
 }
 
 export async function watch(flags: WatchFlags): Promise<void> {
-  const { workers, leaderElect, host, port, taskResources } = parseWatchFlags(flags);
+  const { workers, leaderElect, host, port, taskResources, http } = parseWatchFlags(flags);
   const logger = pino({ level: flags.logLevel, base: { component: 'taskplane-watcher' } });
   const metrics = createMetrics();
   const identity = flags.identity ?? `${hostname()}-${process.pid}`;
@@ -56,6 +89,7 @@ export async function watch(flags: WatchFlags): Promise<void> {
     metrics,
     namespace: flags.namespace,
     workers,
+    http,
     ...(taskResources && { taskResources }),
     ...(leaderElect && { leaderElection: { namespace: flags.leaseNamespace, name: flags.leaseName, identity } }),
   });

@@ -17,3 +17,4 @@ export * from './watcher-executor.js';
 export * from './watcher-install.js';
 export * from './watcher-rbac.js';
 export * from './gitops-health.js';
+export * from './http-request.js';

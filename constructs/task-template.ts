@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { parseAllDocuments } from 'yaml';
 import type { FieldError } from '../engine/errors.js';
 import type { TaskTemplate as TaskTemplateSpec } from '../engine/schema/template.js';
+import { httpTemplate, type HttpTaskProps } from './http-request.js';
 
 /** Labels and annotations for every task object; values may use `${...}` variables. */
 export interface TaskMetadata {
@@ -94,7 +95,7 @@ export interface CustomResourceTaskProps {
   readonly killPatch?: Readonly<Record<string, unknown>>;
 }
 
-/** What one task of a run is: a Pod, a batch Job, an Argo Workflow or any custom resource. */
+/** What one task of a run is: a Pod, a batch Job, an Argo Workflow, any custom resource or an HTTP request. */
 export class TaskTemplate {
   public static pod(props: PodTaskProps): TaskTemplate {
     return new TaskTemplate({ pod: { ...metadataOf(props.metadata), spec: k8s.toJson_PodSpec(props.spec)! } });
@@ -120,6 +121,14 @@ export class TaskTemplate {
   /** A template already in taskplane's spec form, e.g. read from another system's YAML. @internal */
   public static _fromSpec(spec: TaskTemplateSpec): TaskTemplate {
     return new TaskTemplate(structuredClone(spec));
+  }
+
+  /**
+   * An HTTP request the watcher performs (an `HttpTask` object per task), judged by the response
+   * rules; needs `WatcherExecutor.http()` in WatcherInstall. See docs/synth.md for the guarantees.
+   */
+  public static http(props: HttpTaskProps): TaskTemplate {
+    return new TaskTemplate({ http: httpTemplate(props) });
   }
 
   private constructor(

@@ -1,11 +1,11 @@
 import { Construct } from 'constructs';
-import { jobConfigCrd, jobRunCrd, taskCacheEntryCrd } from '../engine/schema/crd.js';
+import { httpTaskCrd, jobConfigCrd, jobRunCrd, taskCacheEntryCrd } from '../engine/schema/crd.js';
 import { ClusterScopedApiObject } from './_cluster-scoped-object.js';
 
 const TASKPLANE_CRDS_BRAND = Symbol.for('taskplane.TaskplaneCrds');
 
 /**
- * The CustomResourceDefinitions of JobConfig, JobRun and TaskCacheEntry (taskplane.dev/v1alpha1), generated from the
+ * The CustomResourceDefinitions of JobConfig, JobRun, HttpTask and TaskCacheEntry (taskplane.dev/v1alpha1), generated from the
  * same schema that types this library and validates at synth. Define them once per app.
  */
 export class TaskplaneCrds extends Construct {
@@ -17,7 +17,7 @@ export class TaskplaneCrds extends Construct {
   public constructor(scope: Construct, id: string) {
     super(scope, id);
     Object.defineProperty(this, TASKPLANE_CRDS_BRAND, { value: true });
-    for (const crd of [jobConfigCrd(), jobRunCrd(), taskCacheEntryCrd()]) {
+    for (const crd of [jobConfigCrd(), jobRunCrd(), httpTaskCrd(), taskCacheEntryCrd()]) {
       // Argo CD syncs wave by wave and waits for each to be healthy: the CRDs are Established before
       // any JobConfig or JobRun (wave 0) is applied.
       const metadata = { ...crd.metadata, annotations: { 'argocd.argoproj.io/sync-wave': '-1' } };

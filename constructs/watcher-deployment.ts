@@ -20,6 +20,11 @@ export interface WatcherDeploymentProps {
   readonly podDisruptionBudget: boolean;
   readonly user: number;
   readonly metricsPort: number;
+  /**
+   * A ConfigMap of CA certificates for HTTP tasks, mounted read-only at `directory`.
+   * @default - none
+   */
+  readonly caConfigMap?: { readonly name: string; readonly directory: string };
   /** `taskplane watch` flags after `--metrics-address`. */
   readonly watchArgs: readonly string[];
 }
@@ -81,7 +86,12 @@ export class WatcherDeployment extends Construct {
           },
           // tsx (which runs the TypeScript CLI) writes its transform cache under os.tmpdir() and
           // crashes when it cannot; the root filesystem stays read-only.
-          volumeMounts: [{ path: '/tmp', volume: tmp }],
+          volumeMounts: [
+            { path: '/tmp', volume: tmp },
+            ...(props.caConfigMap
+              ? [{ path: props.caConfigMap.directory, readOnly: true, volume: kplus.Volume.fromConfigMap(this, 'HttpCa', kplus.ConfigMap.fromConfigMapName(this, 'HttpCaConfigMap', props.caConfigMap.name), { name: 'http-ca' }) }]
+              : []),
+          ],
           // Starting includes transpiling the CLI on a cold cache (about 2 s on 2 cores).
           startup: kplus.Probe.fromHttpGet('/healthz', { port, periodSeconds: Duration.seconds(2), failureThreshold: 30 }),
           liveness: kplus.Probe.fromHttpGet('/healthz', { port, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),

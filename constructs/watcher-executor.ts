@@ -1,6 +1,9 @@
 import { formatTaskResource, neverCreated, type TaskResource } from '../engine/task-kinds.js';
 import type { WatcherPolicyRule } from './watcher-rbac.js';
 
+/** Where WatcherInstall mounts `WatcherHttpProps.caConfigMap`. */
+export const HTTP_CA_DIRECTORY = '/etc/taskplane/http-ca';
+
 /** A custom resource kind that JobConfigs use as their task executor (`TaskTemplate.customResource`). */
 export interface WatcherCustomResourceProps {
   /** The kind's API group, e.g. `tekton.dev`. */
@@ -15,6 +18,36 @@ export interface WatcherCustomResourceProps {
    * when every template of this kind declares `killPatch`
    */
   readonly deleteOnKill?: boolean;
+}
+
+/** How the watcher performs HTTP tasks (`TaskTemplate.http`). */
+export interface WatcherHttpProps {
+  /**
+   * The Secrets whose keys HTTP task headers use (`valueFrom.secretKeyRef`): the watcher may `get`
+   * these names (RBAC `resourceNames`) and no other Secret. Synth fails when a JobConfig of the app
+   * references a Secret missing here.
+   * @default - none: the watcher reads no Secret
+   */
+  readonly secretNames?: readonly string[];
+  /**
+   * Hosts requests may go to: exact names or `*.suffix` patterns (`--http-egress-hosts`).
+   * @default - cluster Services: `*.svc`, `*.svc.cluster.local`
+   */
+  readonly egressHosts?: readonly string[];
+  /**
+   * CIDRs requests may go to besides the hosts (`--http-egress-cidrs`); link-local addresses and the
+   * cloud metadata service are refused whatever is listed.
+   * @default - none
+   */
+  readonly egressCidrs?: readonly string[];
+  /** Requests in flight at once (`--http-concurrency`). @default 100 */
+  readonly concurrency?: number;
+  /**
+   * A ConfigMap in the watcher's namespace whose key holds PEM CA certificates to trust besides
+   * Node's roots (an internal CA); mounted into the watcher, so no RBAC on ConfigMaps is needed.
+   * @default - Node's bundled roots only
+   */
+  readonly caConfigMap?: { readonly name: string; readonly key?: string };
 }
 
 /**
@@ -40,6 +73,21 @@ export class WatcherExecutor {
   }
 
   /**
+   * `TaskTemplate.http`: HttpTask objects, whose requests the watcher itself sends under an egress
+   * policy. Adds the HttpTask rules, its status, and `get` on exactly the Secrets named.
+   */
+  public static http(props: WatcherHttpProps = {}): WatcherExecutor {
+    const secrets = [...new Set(props.secretNames ?? [])].sort();
+    const rules: WatcherPolicyRule[] = [
+      // The runner records every step (Starting before sending, then the outcome) through the status subresource.
+      { apiGroups: ['taskplane.dev'], resources: ['httptasks/status'], verbs: ['patch'] },
+      // Header values read at request time; a get names its object, so resourceNames limit it (no list or watch).
+      ...(secrets.length ? [{ apiGroups: [''], resources: ['secrets'], resourceNames: secrets, verbs: ['get'] }] : []),
+    ];
+    return new WatcherExecutor('taskplane.dev', 'httptasks', false, rules, { ...props, secretNames: secrets });
+  }
+
+  /**
    * `TaskTemplate.customResource` of one namespaced kind. Kinds that carry credentials or rights
    * (Secrets, ServiceAccounts, RBAC, token and access reviews, certificates) are a synth error.
    */
@@ -54,6 +102,9 @@ export class WatcherExecutor {
     public readonly resource: string,
     /** Whether the watcher may delete objects of this kind (watcher-created custom resources only). */
     public readonly deletes: boolean,
+    private readonly extraRules: readonly WatcherPolicyRule[] = [],
+    /** How HTTP tasks are performed (`http()` only). */
+    public readonly httpProps?: WatcherHttpProps,
   ) {}
 
   /** The kind in the watcher's allowlist. */
@@ -75,6 +126,23 @@ export class WatcherExecutor {
   public toRule(): WatcherPolicyRule {
     const verbs = ['get', 'list', 'watch', 'create', 'patch', ...(this.deletes ? ['delete'] : [])];
     return { apiGroups: [this.group], resources: [this.resource], verbs };
+  }
+
+  /** `toRule()` and the rules this executor needs besides its kind (HttpTask status, Secrets). */
+  public toRules(): WatcherPolicyRule[] {
+    return [this.toRule(), ...this.extraRules.map((rule) => structuredClone(rule) as WatcherPolicyRule)];
+  }
+
+  /** `taskplane watch` flags of this executor. @internal */
+  public _watchArgs(): string[] {
+    const http = this.httpProps;
+    if (!http) return [];
+    return [
+      ...(http.egressHosts !== undefined ? [`--http-egress-hosts=${http.egressHosts.join(',')}`] : []),
+      ...(http.egressCidrs !== undefined ? [`--http-egress-cidrs=${http.egressCidrs.join(',')}`] : []),
+      ...(http.concurrency !== undefined ? [`--http-concurrency=${http.concurrency}`] : []),
+      ...(http.caConfigMap ? [`--http-ca-file=${HTTP_CA_DIRECTORY}/${http.caConfigMap.key ?? 'ca.crt'}`] : []),
+    ];
   }
 }
 

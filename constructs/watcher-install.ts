@@ -10,7 +10,8 @@ import { addFieldValidation } from './_validation.js';
 import { TaskplaneCrds } from './taskplane-crds.js';
 import { TaskplanePersonas } from './taskplane-personas.js';
 import { WatcherDeployment } from './watcher-deployment.js';
-import { distinctExecutors, WatcherExecutor } from './watcher-executor.js';
+import { distinctExecutors, HTTP_CA_DIRECTORY, WatcherExecutor } from './watcher-executor.js';
+import { JobConfig } from './job-config.js';
 import { WatcherRbac, type WatcherPolicyRule } from './watcher-rbac.js';
 
 const k8s = kplus.k8s;
@@ -162,6 +163,8 @@ export class WatcherInstall extends Construct {
     const pullPolicy = props.imagePullPolicy ?? kplus.ImagePullPolicy.IF_NOT_PRESENT;
     const image = props.image ?? releasedWatcherImage();
     addFieldValidation(this, () => validate(props, image, replicas, pullPolicy));
+    const http = executors.find((e) => e.httpProps)?.httpProps;
+    addFieldValidation(this, () => httpSecretErrors(this, http?.secretNames));
 
     if (props.createNamespace ?? true) {
       new ClusterScopedApiObject(this, 'Namespace', {
@@ -203,6 +206,7 @@ export class WatcherInstall extends Construct {
       podDisruptionBudget: props.podDisruptionBudget ?? replicas > 1,
       user: props.user ?? 1000,
       metricsPort: props.metricsPort ?? 8080,
+      ...(http?.caConfigMap && { caConfigMap: { name: http.caConfigMap.name, directory: HTTP_CA_DIRECTORY } }),
       watchArgs: [
         // Leader election even with one replica: a rolling update runs two Pods for a while.
         '--leader-elect=true',
@@ -213,6 +217,7 @@ export class WatcherInstall extends Construct {
         ...(props.watchNamespace !== undefined ? [`--namespace=${props.watchNamespace}`] : []),
         ...(props.workers !== undefined ? [`--workers=${props.workers}`] : []),
         ...(props.logLevel !== undefined ? [`--log-level=${props.logLevel}`] : []),
+        ...executors.flatMap((e) => e._watchArgs()),
       ],
     });
     this.deployment = running.deployment;
@@ -220,6 +225,26 @@ export class WatcherInstall extends Construct {
 
     if (props.personas ?? true) this.personas = new TaskplanePersonas(this, 'Personas', { labels: { 'app.kubernetes.io/part-of': 'taskplane' } });
   }
+}
+
+/**
+ * Every Secret an HTTP task header of the app's JobConfigs reads must be one the watcher may read
+ * (`WatcherExecutor.http({ secretNames })`), or the task would fail at request time with SecretForbidden.
+ */
+function httpSecretErrors(scope: Construct, allowed: readonly string[] | undefined): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const config of scope.node.root.node.findAll().filter(JobConfig.isJobConfig)) {
+    const http = config._spec.template.taskTemplate.http;
+    if (!http) continue;
+    (http.request.headers ?? []).forEach((header, i) => {
+      const secret = header.valueFrom?.secretKeyRef.name;
+      if (secret === undefined) return;
+      const field = `executors (JobConfig ${config.node.path}: spec.template.taskTemplate.http.request.headers[${i}])`;
+      if (allowed === undefined) errors.push({ field, message: 'HTTP tasks need WatcherExecutor.http() among the executors', valid: `WatcherExecutor.http({ secretNames: ['${secret}'] })` });
+      else if (!allowed.includes(secret)) errors.push({ field, message: `reads Secret ${secret}, which the watcher may not read`, value: secret, valid: `add '${secret}' to WatcherExecutor.http({ secretNames })` });
+    });
+  }
+  return errors;
 }
 
 function validate(props: WatcherInstallProps, image: string, replicas: number, pullPolicy: kplus.ImagePullPolicy): FieldError[] {

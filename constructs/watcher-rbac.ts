@@ -36,7 +36,7 @@ export function watcherRules(executors: readonly WatcherExecutor[]): WatcherPoli
     // Task caching (watcher/cache-entries.ts): a config's entries listed by label; written by server-side
     // apply (a PATCH that may create, so create too); evicted past maxAge and maxEntries. No get, no watch, no update.
     { apiGroups: ['taskplane.dev'], resources: ['taskcacheentries'], verbs: ['list', 'create', 'patch', 'delete'] },
-    ...distinctExecutors(executors).map((e) => e.toRule()),
+    ...distinctExecutors(executors).flatMap((e) => e.toRules()),
   ];
 }
 

@@ -110,7 +110,8 @@ export function renderTask(run: JobRunObject, index: ParallelIndex, retryIndex: 
   if (!selected || errors.length) return { errors };
   const unresolved = selected.executor.manifest(selected.template);
   const field = selected.executor.name === 'customResource' ? `${selected.field}.manifest` : selected.field;
-  const { value: manifest, errors: substitutionErrors } = substitute(unresolved, variableScope(run, index, retryIndex, runtime), field);
+  const substituteTask = selected.executor.substitute ?? substitute<Manifest>;
+  const { value: manifest, errors: substitutionErrors } = substituteTask(unresolved, variableScope(run, index, retryIndex, runtime), field);
   const name = taskName(run.metadata.name, index, retryIndex);
   const { labels, annotations, ...otherMetadata } = manifest.metadata;
   manifest.metadata = {

@@ -18,6 +18,9 @@ export const BUILT_IN_TASK_RESOURCES: readonly TaskResource[] = [
   { group: 'argoproj.io', resource: 'workflows' },
 ];
 
+/** HttpTasks: objects the watcher itself performs, so allowing them lets it send HTTP requests. */
+export const HTTP_TASK_RESOURCE: TaskResource = { group: 'taskplane.dev', resource: 'httptasks' };
+
 /** Core kinds that carry or mint credentials, or place Pods on nodes. */
 const NEVER_CORE = new Set(['secrets', 'serviceaccounts', 'bindings']);
 /** Groups whose every kind is about identity and rights: RBAC, tokens, access reviews, certificates. */

@@ -3,7 +3,9 @@
  * use, a work queue keyed by run, and an idempotent reconcile of one run at a time that carries out
  * the engine's plan. Only the leader reconciles; every replica keeps its caches warm.
  */
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -32,7 +34,12 @@ import { TaskCaches } from './task-caches.js';
 import { CacheEntries } from './cache-entries.js';
 import { observeTasks, ownedBy, runExecutor } from './tasks.js';
 import { RunAdmission } from './admission.js';
-import { BUILT_IN_TASK_RESOURCES, type TaskResource } from '../engine/task-kinds.js';
+import { BUILT_IN_TASK_RESOURCES, HTTP_TASK_RESOURCE, type TaskResource } from '../engine/task-kinds.js';
+import { HTTP_TASK_KIND } from '../engine/executors/http.js';
+import { HttpClient } from './http-client.js';
+import { EgressPolicy, type EgressPolicyOptions } from './http-egress.js';
+import { HttpRunner } from './http-runner.js';
+import { admitHttpTask } from './http-admission.js';
 
 export const FIELD_MANAGER = 'taskplane-watcher';
 
@@ -55,8 +62,19 @@ export interface WatcherOptions {
    * @default BUILT_IN_TASK_RESOURCES - Pods, Jobs and Argo Workflows; custom resources must be listed
    */
   readonly taskResources?: readonly TaskResource[];
+  /** HTTP tasks, performed only when `taskResources` allows httptasks.taskplane.dev. @default - see HttpSettings */
+  readonly http?: HttpSettings;
   /** Catch-up and queue limits for schedules. @default - Furiko's: 5 missed, 300 s downtime, 20 enqueued */
   readonly schedulerPolicy?: SchedulerPolicy;
+}
+
+export interface HttpSettings {
+  /** Requests in flight at once (`--http-concurrency`). @default 100 */
+  readonly concurrency?: number;
+  /** Where requests may go (`--http-egress-hosts`, `--http-egress-cidrs`). @default - cluster Services (*.svc) only */
+  readonly egress?: EgressPolicyOptions;
+  /** PEM certificates trusted besides Node's roots (`--http-ca-file`, from a ConfigMap). @default - none */
+  readonly ca?: string;
 }
 
 /** A reconcile that lost a race with another writer of the run re-reads it and plans again, this often. */
@@ -93,6 +111,7 @@ export class Watcher {
   private readonly admission: RunAdmission;
   private readonly cacheEntries: CacheEntries;
   readonly scheduler: Scheduler;
+  private http?: { runner: HttpRunner; client: HttpClient };
 
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
@@ -117,6 +136,7 @@ export class Watcher {
     const configOf = (run: RunObject) => configKey(run.metadata.namespace, run.spec.configName);
     this.runs.on('add', (run) => {
       this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
+      this.http?.runner.runChanged(run.metadata.namespace, run.metadata.name);
       this.queue.add(configOf(run));
     });
     this.runs.on('delete', (run) => {
@@ -135,6 +155,8 @@ export class Watcher {
       }
       // ...but a run that started or finished changes its config's counts.
       if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
+      // HttpTasks wait until their run has recorded them.
+      if (!isDeepStrictEqual(run.status?.tasks, old.status?.tasks)) this.http?.runner.runChanged(run.metadata.namespace, run.metadata.name);
     });
     this.configs.on('add', (config) => {
       this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
@@ -171,11 +193,13 @@ export class Watcher {
         for (const run of this.runs.list()) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
         for (const config of this.configs.list()) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
         this.scheduler.wake();
+        this.http?.runner.lead();
       });
       this.elector.on('stopped', () => {
         options.logger.warn('lost leadership; in-flight reconciles are aborted, reconciles pause');
         metrics.isLeader.set(0);
         this.term.abort(new Error('lost leadership'));
+        this.http?.runner.abandon();
         this.term = newTerm();
       });
     } else metrics.isLeader.set(1);
@@ -212,6 +236,7 @@ export class Watcher {
     if (!Number.isInteger(workers) || workers < 1) throw new Error(`workers must be a whole number of at least 1, got ${workers}`);
     this.runs.start();
     this.configs.start();
+    this.http = this.startHttp();
     this.elector?.start();
     await Promise.all([this.runs.waitForSync(), this.configs.waitForSync()]);
     this.workers = Array.from({ length: workers }, (_, id) => this.work(id));
@@ -224,8 +249,35 @@ export class Watcher {
     this.queue.shutdown();
     this.health.stop();
     await Promise.all([...this.workers, this.scheduler.stop()]);
+    await this.http?.runner.stop();
     await this.elector?.stop();
-    await Promise.all([this.runs.stop(), this.configs.stop(), this.tasks.stop()]);
+    await Promise.all([this.runs.stop(), this.configs.stop(), this.tasks.stop(), this.http?.client.close()]);
+  }
+
+  /** The HTTP task runner, when the install allows HttpTasks: it follows them from the task cache. */
+  private startHttp(): { runner: HttpRunner; client: HttpClient } | undefined {
+    const allowed = this.options.taskResources ?? BUILT_IN_TASK_RESOURCES;
+    if (!allowed.some((r) => r.group === HTTP_TASK_RESOURCE.group && r.resource === HTTP_TASK_RESOURCE.resource)) return undefined;
+    const settings = this.options.http ?? {};
+    const client = new HttpClient({ egress: new EgressPolicy(settings.egress), ...(settings.ca && { ca: settings.ca }) });
+    // Unique per process: a restarted watcher never mistakes a dead process's request for its own.
+    const identity = `${this.options.leaderElection?.identity ?? `${hostname()}-${process.pid}`}/${randomUUID().slice(0, 8)}`;
+    const runner = new HttpRunner({
+      client: this.client,
+      tasks: this.tasks.reflector(HTTP_TASK_KIND),
+      http: client,
+      logger: this.options.logger,
+      clock: this.clock,
+      identity,
+      ...(settings.concurrency !== undefined && { concurrency: settings.concurrency }),
+      isLeader: () => this.isLeader && !this.stopped,
+      admit: (task) => {
+        const run = this.runs.get(task.metadata.namespace, task.metadata.labels?.[LABEL_RUN] ?? '');
+        const config = run && this.configs.get(run.metadata.namespace, run.spec.configName);
+        return admitHttpTask(task, run, { jobUid: run?.metadata.uid, jobConfigUid: config?.metadata.uid });
+      },
+    });
+    return { runner, client };
   }
 
   private reflector<T extends KubeObject>(options: ReflectorOptions): Reflector<T> {

@@ -74,6 +74,11 @@ export class TaskCaches {
     return entry.reflector.byIndex(runBucket(run.namespace, run.name));
   }
 
+  /** The cache of a kind, started if it was not: for a component that follows every object of the kind. */
+  reflector(kind: TaskKind): Reflector<KubeObject> {
+    return this.entry(kind).reflector;
+  }
+
   /** Kinds whose cache is not synced, with the last error: for readiness. */
   failing(): string[] {
     return [...this.entries].filter(([, e]) => !e.reflector.synced && e.lastError).map(([id, e]) => `${id}: ${e.lastError!.message}`);

@@ -1,5 +1,6 @@
 /** Reading task objects of a run out of a cache, in the engine's terms. */
 import { selectExecutor, type Executor } from '../engine/executors/index.js';
+import { HTTP_TASK_KIND } from '../engine/executors/http.js';
 import type { ParallelIndex } from '../engine/indexes.js';
 import { ANNOTATION_PARALLEL_INDEX, LABEL_RETRY_INDEX, LABEL_RUN } from '../engine/labels.js';
 import type { ObservedTask } from '../engine/run/types.js';
@@ -21,6 +22,7 @@ const TYPED_KINDS: Record<string, TaskKind> = {
   pod: { apiVersion: 'v1', kind: 'Pod' },
   job: { apiVersion: 'batch/v1', kind: 'Job' },
   workflow: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow' },
+  http: HTTP_TASK_KIND,
 };
 
 /** The run's executor and the kind of its task objects; undefined when the template is invalid (the plan reports it). */

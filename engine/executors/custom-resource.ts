@@ -2,10 +2,9 @@
  * `customResource`: each task is any namespaced object. Its state is read with CEL expressions over
  * the live object (`self`), compiled at synth so a typo fails before anything reaches a cluster.
  */
-import { celEnv, type CelInput } from '@bufbuild/cel';
-import { celSyntaxError, celToJson, evaluateCel } from '../cel.js';
 import type { FieldError } from '../errors.js';
 import type { CustomResourceTemplate } from '../schema/template.js';
+import { celSyntaxError, celToJson, evaluateCel } from './_cel.js';
 import { unlessDeleting, unlessFinished } from './_observe.js';
 import type { Executor, LiveTask, Manifest, TaskObservation } from './types.js';
 
@@ -13,15 +12,12 @@ import type { Executor, LiveTask, Manifest, TaskObservation } from './types.js';
 const RESERVED_METADATA = ['name', 'generateName', 'namespace'] as const;
 const EXPRESSIONS = ['successCondition', 'failureCondition', 'runningCondition', 'resultExpression'] as const;
 
-const ENV = celEnv();
-const evaluate = (expression: string, self: LiveTask['object']) => evaluateCel(ENV, expression, { self: self as CelInput });
-
 function observe(task: LiveTask, template: CustomResourceTemplate): TaskObservation {
-  const holds = (expression: string) => evaluate(expression, task.object) === true;
+  const holds = (expression: string) => evaluateCel(expression, { self: task.object }) === true;
   // Failure wins when both hold: a half-failed object must not count as a success.
   const result = holds(template.failureCondition) ? 'Failed' : holds(template.successCondition) ? 'Succeeded' : undefined;
   if (result) {
-    const taskResult = template.resultExpression === undefined ? undefined : celToJson(evaluate(template.resultExpression, task.object));
+    const taskResult = template.resultExpression === undefined ? undefined : celToJson(evaluateCel(template.resultExpression, { self: task.object }));
     return { state: 'Terminated', result, taskResult };
   }
   const running = template.runningCondition === undefined || holds(template.runningCondition);

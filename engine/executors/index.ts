@@ -1,6 +1,7 @@
 import type { FieldError } from '../errors.js';
 import type { TaskTemplate } from '../schema/template.js';
 import { customResourceExecutor } from './custom-resource.js';
+import { httpExecutor } from './http.js';
 import { jobExecutor } from './job.js';
 import { podExecutor } from './pod.js';
 import type { Executor, ExecutorName } from './types.js';
@@ -13,6 +14,7 @@ const EXECUTORS = {
   job: jobExecutor,
   workflow: workflowExecutor,
   customResource: customResourceExecutor,
+  http: httpExecutor,
 } as const satisfies Record<ExecutorName, Executor<never>>;
 
 export const EXECUTOR_NAMES = Object.keys(EXECUTORS) as ExecutorName[];

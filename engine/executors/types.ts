@@ -3,8 +3,9 @@
  * reads the live object's state (observe, in the watcher).
  */
 import type { FieldError } from '../errors.js';
+import type { VariableScope } from '../substitution.js';
 
-export type ExecutorName = 'pod' | 'job' | 'workflow' | 'customResource';
+export type ExecutorName = 'pod' | 'job' | 'workflow' | 'customResource' | 'http';
 
 /** A Kubernetes object as plain JSON. */
 export interface Manifest {
@@ -32,6 +33,11 @@ export interface Executor<TTemplate> {
   validateRendered(manifest: Manifest, field: string): FieldError[];
   /** The object for one task, `${...}` still unresolved; taskplane's metadata is added by `render`. */
   manifest(template: TTemplate): Manifest;
+  /**
+   * Substitution with rules of the executor's own (the http URL's structure).
+   * @default - `substitute` over the whole object
+   */
+  substitute?(manifest: Manifest, scope: VariableScope, field: string): { value: Manifest; errors: FieldError[] };
   /** The task's state, read off the live object. */
   observe(task: LiveTask, template: TTemplate): TaskObservation;
   /**

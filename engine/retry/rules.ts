@@ -5,7 +5,7 @@
  * taskResult, an exit code of a container that did not run) does not hold.
  */
 import { CelScalar, celEnv, listType, mapType, type CelEnv, type CelInput } from '@bufbuild/cel';
-import { evaluateCel } from '../cel.js';
+import { evaluateCel } from '../executors/_cel.js';
 import type { ExecutorName } from '../executors/types.js';
 import type { RetryRuleSpec } from '../schema/template.js';
 
@@ -79,6 +79,6 @@ export interface MatchedRule {
 /** The first rule that holds for the attempt. */
 export function firstMatchingRule(rules: readonly RetryRuleSpec[], observation: AttemptObservation): MatchedRule | undefined {
   const bindings = ruleBindings(observation);
-  const position = rules.findIndex((rule) => evaluateCel(RULE_ENV, rule.when, bindings) === true);
+  const position = rules.findIndex((rule) => evaluateCel(rule.when, bindings, RULE_ENV) === true);
   return position < 0 ? undefined : { rule: rules[position]!, name: ruleName(rules[position]!, position) };
 }

@@ -6,7 +6,7 @@
  * (`attempt > "3"`) is reported at synth instead of making the rule silently never hold.
  */
 import { isCelError, parse, type CelError, type CelValue } from '@bufbuild/cel';
-import { celSyntaxError, evaluateCelOrError } from '../cel.js';
+import { celSyntaxError, evaluateCelOrError } from '../executors/_cel.js';
 import type { FieldError } from '../errors.js';
 import { EXECUTOR_NAMES } from '../executors/index.js';
 import type { ExecutorName } from '../executors/types.js';
@@ -113,7 +113,7 @@ function checkUncached(rule: RetryRuleSpec, executor: ExecutorName | undefined, 
     problems.push({ message: 'reads taskResult, which is always null: the customResource has no resultExpression', valid: 'set resultExpression, or read reason and message' });
   }
   if (unknown.length || problems.length) return { problems };
-  const values = probes(executor ?? 'pod', literals).map((probe) => evaluateCelOrError(RULE_ENV, rule.when, ruleBindings(probe)));
+  const values = probes(executor ?? 'pod', literals).map((probe) => evaluateCelOrError(rule.when, ruleBindings(probe), RULE_ENV));
   const typeError = values.filter(isCelError).find((error: CelError) => TYPE_ERROR.test(error.message));
   if (typeError) return { problems: [{ message: `CEL type error: ${typeError.message}` }] };
   const notBool = values.find((value): value is CelValue => !isCelError(value) && typeof value !== 'boolean');

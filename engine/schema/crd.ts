@@ -1,8 +1,9 @@
 /**
- * CustomResourceDefinitions for JobConfig and JobRun, generated from the same TypeBox schema that
+ * CustomResourceDefinitions for JobConfig, JobRun and HttpTask, generated from the same TypeBox schema that
  * types the TypeScript API and drives ajv validation.
  */
 import type { TSchema } from 'typebox';
+import { HttpTaskSpecSchema, HttpTaskStatusSchema } from './http.js';
 import { TaskCacheEntrySpecSchema } from './cache-entry.js';
 import { API_GROUP, API_VERSION, JobConfigSpecSchema, JobConfigStatusSchema, JobRunSpecSchema, JobRunStatusSchema } from './resources.js';
 
@@ -130,5 +131,18 @@ export function taskCacheEntryCrd(): CustomResourceDefinition {
     { name: 'Run', type: 'string', jsonPath: '.spec.run' },
     { name: 'Finished', type: 'date', jsonPath: '.spec.finishTimestamp' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ]);
+}
+
+export function httpTaskCrd(): CustomResourceDefinition {
+  return crd({ kind: 'HttpTask', plural: 'httptasks', singular: 'httptask', shortNames: ['tpht'] }, HttpTaskSpecSchema, HttpTaskStatusSchema, [
+    { name: 'State', type: 'string', jsonPath: '.status.state' },
+    { name: 'Code', type: 'integer', jsonPath: '.status.statusCode' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.reason' },
+    { name: 'Started', type: 'date', jsonPath: '.status.startTime' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'Method', type: 'string', jsonPath: '.spec.request.method', priority: 1 },
+    { name: 'URL', type: 'string', jsonPath: '.spec.request.url', priority: 1 },
+    { name: 'Executor', type: 'string', jsonPath: '.status.executor', priority: 1 },
   ]);
 }

@@ -3,6 +3,7 @@
  */
 import Type, { type Static } from 'typebox';
 import { OpaqueObject, StrictObject, StringEnum, StringMap } from './_builders.js';
+import { HTTP_TASK_FIELDS } from './http.js';
 
 /** Furiko's limit: attempts per parallel index. */
 export const MAX_ATTEMPTS_LIMIT = 50;
@@ -56,6 +57,7 @@ export const TaskTemplateSchema = StrictObject(
     job: Type.Optional(ObjectTemplateSchema('batch/v1 Job')),
     workflow: Type.Optional(ObjectTemplateSchema('argoproj.io/v1alpha1 Workflow')),
     customResource: Type.Optional(CustomResourceTemplateSchema),
+    http: Type.Optional(StrictObject({ metadata: Type.Optional(TemplateMetadataSchema), ...HTTP_TASK_FIELDS })),
   },
   { description: 'Exactly one executor.' },
 );
@@ -119,6 +121,7 @@ export const JobTemplateSchema = StrictObject({
 
 export type TaskTemplate = Static<typeof TaskTemplateSchema>;
 export type CustomResourceTemplate = Static<typeof CustomResourceTemplateSchema>;
+export type HttpTemplate = NonNullable<TaskTemplate['http']>;
 export type ParallelismSpec = Static<typeof ParallelismSpecSchema>;
 export type JobTemplate = Static<typeof JobTemplateSchema>;
 export type RetryRuleSpec = Static<typeof RetryRuleSchema>;

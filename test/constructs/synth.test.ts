@@ -17,6 +17,8 @@ describe('apps/main.ts synth output', () => {
       '00-setup/00-namespaces.k8s.yaml',
       '00-setup/jobs/database-backup.k8s.yaml',
       '00-setup/jobs/release-build.k8s.yaml',
+      'jobs/cache-warm/jobconfig.k8s.yaml',
+      'jobs/cache-warm/runs/cache-warm-release-2026-11-20.k8s.yaml',
       'jobs/colonies-hello/jobconfig.k8s.yaml',
       'jobs/colonies-hello/runs/colonies-hello-first.k8s.yaml',
       'jobs/database-backup/jobconfig.k8s.yaml',
@@ -69,7 +71,7 @@ describe('apps/main.ts synth output', () => {
   it('keeps chosen names, and puts no namespace on cluster-scoped objects', () => {
     const crds = parseDocuments(tree.get('taskplane.k8s.yaml')!);
     const wave = { 'argocd.argoproj.io/sync-wave': '-1' };
-    expect(crds.map((c) => c.metadata)).toEqual([{ name: 'jobconfigs.taskplane.dev', annotations: wave }, { name: 'jobruns.taskplane.dev', annotations: wave }, { name: 'taskcacheentries.taskplane.dev', annotations: wave }]);
+    expect(crds.map((c) => c.metadata)).toEqual([{ name: 'jobconfigs.taskplane.dev', annotations: wave }, { name: 'jobruns.taskplane.dev', annotations: wave }, { name: 'httptasks.taskplane.dev', annotations: wave }, { name: 'taskcacheentries.taskplane.dev', annotations: wave }]);
     const [config] = parseDocuments(tree.get('jobs/report-export/jobconfig.k8s.yaml')!);
     expect(config.metadata).toMatchObject({ name: 'report-export', namespace: 'batch' });
   });

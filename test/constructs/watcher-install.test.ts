@@ -47,6 +47,7 @@ describe('WatcherInstall', () => {
       'Namespace/taskplane-system',
       'CustomResourceDefinition/jobconfigs.taskplane.dev',
       'CustomResourceDefinition/jobruns.taskplane.dev',
+      'CustomResourceDefinition/httptasks.taskplane.dev',
       'CustomResourceDefinition/taskcacheentries.taskplane.dev',
       'ServiceAccount/taskplane-watcher',
       'ClusterRole/taskplane-watcher',
@@ -200,7 +201,7 @@ describe('WatcherInstall', () => {
 
   describe('props', () => {
     it('crds: included by default, left out with crds: false', () => {
-      expect(synth().filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(3);
+      expect(synth().filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(4);
       expect(synth({ crds: false }).filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
     });
 

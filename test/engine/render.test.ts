@@ -318,7 +318,7 @@ describe('render: errors', () => {
   it('rejects an unknown executor key', () => {
     const run = makeRun({ cronJob: { spec: {} } } as TaskTemplate);
     const errors = renderErrors(run);
-    expect(errors).toContainEqual(expect.objectContaining({ field: `${T}.cronJob`, message: 'unknown executor', valid: 'one of pod, job, workflow, customResource' }));
+    expect(errors).toContainEqual(expect.objectContaining({ field: `${T}.cronJob`, message: 'unknown executor', valid: 'one of pod, job, workflow, customResource, http' }));
     expect(fieldsAndMessages(validateRun(run))).toContainEqual({ field: `${T}.cronJob`, message: 'is not a known field' });
   });
 

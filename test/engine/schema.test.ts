@@ -72,7 +72,7 @@ describe('CRDs', () => {
     expect(runSpec.properties).toHaveProperty('substitutions.additionalProperties', { type: 'string' });
     expect(runSpec.properties).toHaveProperty('type.enum', ['Adhoc', 'Scheduled']);
     expect(runSpec.properties).toHaveProperty('startAfter.format', 'date-time');
-    expect(Object.keys(nodeAt(runSpec, '.template.taskTemplate')!.properties as object)).toEqual(['pod', 'job', 'workflow', 'customResource']);
+    expect(Object.keys(nodeAt(runSpec, '.template.taskTemplate')!.properties as object)).toEqual(['pod', 'job', 'workflow', 'customResource', 'http']);
     expect(nodeAt(runSpec, '.template.taskTemplate.pod.spec')).toMatchObject({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
     expect(nodeAt(runSpec, '.template.maxAttempts')).toMatchObject({ type: 'integer', minimum: 1, maximum: 50 });
     expect(nodeAt(runSpec, '.template.parallelism.withMatrix')).toMatchObject({ type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } });

@@ -23,7 +23,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../cluster/harness.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
-const CRDS = ['crd/jobconfigs.taskplane.dev', 'crd/jobruns.taskplane.dev', 'crd/taskcacheentries.taskplane.dev'];
+const CRDS = ['crd/jobconfigs.taskplane.dev', 'crd/jobruns.taskplane.dev', 'crd/httptasks.taskplane.dev', 'crd/taskcacheentries.taskplane.dev'];
 
 interface Manifest {
   kind: string;

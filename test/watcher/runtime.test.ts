@@ -19,7 +19,7 @@ const flags = (overrides: Partial<WatchFlags> = {}): WatchFlags => ({
 
 describe('taskplane watch flags', () => {
   it('parses valid flags', () => {
-    expect(parseWatchFlags(flags({ workers: '4', leaderElect: 'false', metricsAddress: '127.0.0.1:9090' }))).toEqual({ workers: 4, leaderElect: false, host: '127.0.0.1', port: 9090 });
+    expect(parseWatchFlags(flags({ workers: '4', leaderElect: 'false', metricsAddress: '127.0.0.1:9090' }))).toEqual({ workers: 4, leaderElect: false, host: '127.0.0.1', port: 9090, http: { egress: {} } });
     expect(parseWatchFlags(flags({ metricsAddress: ':8080' }))).toMatchObject({ host: '0.0.0.0', port: 8080 });
   });
 

@@ -262,7 +262,7 @@ describe('bad input', () => {
       expect(await listTasks(client, ns.name, 'v1', 'Pod', name)).toEqual([]);
     }
     const alien = await getRun(client, ns.name, 'alien-r1');
-    expect(alien.status!.message).toBe('spec.template.taskTemplate: an executor is required; valid: one of pod, job, workflow, customResource');
+    expect(alien.status!.message).toBe('spec.template.taskTemplate: an executor is required; valid: one of pod, job, workflow, customResource, http');
     expect((await getRun(client, ns.name, 'badcel-r1')).status!.message).toContain('CEL does not compile');
     await finishPod(ns.name, 'fine-r1-0-0', 'Succeeded');
     await waitForRun(client, ns.name, 'fine-r1', 'Succeeded', (r) => r.status?.phase === 'Succeeded');

@@ -1,8 +1,9 @@
 /**
- * CEL with @bufbuild/cel, shared by customResource's conditions and retry rules: each expression is
- * compiled once per environment (the watcher evaluates them on every event).
+ * CEL as taskplane uses it (`customResource` over the live object, `http` over the response, retry
+ * rules over a finished attempt): expressions are checked at synth and compiled once per environment,
+ * since the watcher evaluates them on every event.
  */
-import { isCelError, isCelList, isCelMap, isCelUint, parse, plan, type CelEnv, type CelError, type CelInput, type CelValue } from '@bufbuild/cel';
+import { celEnv, isCelError, isCelList, isCelMap, isCelUint, parse, plan, type CelEnv, type CelError, type CelInput, type CelValue } from '@bufbuild/cel';
 
 /** Syntax check of a CEL expression; undefined when it parses. */
 export function celSyntaxError(expression: string): string | undefined {
@@ -14,11 +15,13 @@ export function celSyntaxError(expression: string): string | undefined {
   }
 }
 
+const ENV = celEnv();
 type Program = (bindings: Record<string, CelInput>) => CelValue | CelError;
+/** By environment: the same text compiles differently where variables are declared with types. */
 const programs = new WeakMap<CelEnv, Map<string, Program>>();
 
 /** The expression's value or its evaluation error (a missing field, no overload for the types); throws on a syntax error. */
-export function evaluateCelOrError(env: CelEnv, expression: string, bindings: Record<string, CelInput>): CelValue | CelError {
+export function evaluateCelOrError(expression: string, bindings: Record<string, unknown>, env: CelEnv = ENV): CelValue | CelError {
   let compiled = programs.get(env);
   if (!compiled) programs.set(env, (compiled = new Map()));
   let program = compiled.get(expression);
@@ -26,13 +29,13 @@ export function evaluateCelOrError(env: CelEnv, expression: string, bindings: Re
     program = plan(env, parse(expression)) as Program;
     compiled.set(expression, program);
   }
-  return program(bindings);
+  return program(bindings as Record<string, CelInput>);
 }
 
-/** The expression's value, or undefined when it does not evaluate (a syntax error, a missing field, a type error). */
-export function evaluateCel(env: CelEnv, expression: string, bindings: Record<string, CelInput>): CelValue | undefined {
+/** The expression's value over `bindings`, or undefined when it does not evaluate (a missing field, a type error). */
+export function evaluateCel(expression: string, bindings: Record<string, unknown>, env: CelEnv = ENV): CelValue | undefined {
   try {
-    const value = evaluateCelOrError(env, expression, bindings);
+    const value = evaluateCelOrError(expression, bindings, env);
     return isCelError(value) ? undefined : value;
   } catch {
     return undefined;
