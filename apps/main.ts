@@ -12,6 +12,7 @@ import { TaskplaneApp, TaskplaneCrds, WatcherExecutor, WatcherInstall, type Task
 import { cacheWarm } from './jobs/cache-warm.js';
 import { coloniesHello } from './jobs/colonies-hello.js';
 import { databaseBackup } from './jobs/database-backup.js';
+import { eventIngest } from './jobs/event-ingest.js';
 import { imageScan } from './jobs/image-scan.js';
 import { matrixBuild } from './jobs/matrix-build.js';
 import { reportExport } from './jobs/report-export.js';
@@ -28,6 +29,7 @@ export function buildApp(props: TaskplaneAppProps = {}): TaskplaneApp {
   cacheWarm(jobs);
   coloniesHello(jobs);
   searchIndex(jobs);
+  eventIngest(jobs);
   // The watcher, in a chart of its own with no chart namespace. Its RBAC covers the executors the jobs
   // above use (image-scan's Tekton TaskRuns declare a killPatch, so no delete); the CRDs are in the
   // taskplane chart. The image is the team's mirror of the release (the default is ghcr.io/taskplane/watcher:<version>).

@@ -98,6 +98,9 @@ export function runDetail(run: Run, now: number, paint: Painter): string {
     byIndex.set(key, [...(byIndex.get(key) ?? []), ref]);
   }
   const folded = readFolded(status.foldedTasks, indexes);
+  // RetryNotCounted retries (retry rules) can make more attempts than maxAttempts.
+  const made = [...(status.tasks ?? []).map((ref) => ref.retryIndex + 1), ...[...folded.values()].map((entry) => entry.attempts)];
+  const columns = Math.max(maxAttempts, ...made);
   const rows = indexes.map((index) => {
     const key = indexNamePart(run.metadata.name, index);
     const refs = byIndex.get(key) ?? [];
@@ -108,9 +111,9 @@ export function runDetail(run: Run, now: number, paint: Painter): string {
       // Folded (a large run): only the last folded attempt's outcome is kept; its event has the rest.
       return attempt === attempts.attempts - 1 ? cell({ status: attempts.lastStatus }, now, paint) : paint('ended', 'dim');
     };
-    return [key, ...Array.from({ length: maxAttempts }, (_, attempt) => at(attempt))];
+    return [key, ...Array.from({ length: columns }, (_, attempt) => at(attempt))];
   });
-  const header = ['INDEX', ...Array.from({ length: maxAttempts }, (_, i) => `ATTEMPT ${i}`)];
+  const header = ['INDEX', ...Array.from({ length: columns }, (_, i) => `ATTEMPT ${i}`)];
   return `${lines.join('\n')}\n${table(header, rows)}`;
 }
 

@@ -5,6 +5,7 @@ export * from './job-config.js';
 export * from './job-run.js';
 export * from './option.js';
 export * from './parallelism.js';
+export * from './retry-rule.js';
 export * from './schedule.js';
 export * from './task-cache.js';
 export * from './task-template.js';

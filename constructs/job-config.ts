@@ -6,6 +6,7 @@ import { metadataErrors } from '../engine/labels.js';
 import { objectSizeError } from '../engine/limits.js';
 import { DNS_LABEL_PATTERN } from '../engine/names.js';
 import { GROUP_VERSION, type JobConfigSpec } from '../engine/schema/resources.js';
+import type { RetryBackoffSpec } from '../engine/schema/template.js';
 import { withTaskLabels } from '../engine/template-labels.js';
 import { addFieldValidation, unwritable } from './_validation.js';
 import { Concurrency } from './concurrency.js';
@@ -15,6 +16,7 @@ import { furikoJobConfigOf, jobConfigFromFuriko } from './furiko.js';
 import { JobRun, type JobRunProps } from './job-run.js';
 import type { OptionDefinitions } from './option.js';
 import type { Parallelism } from './parallelism.js';
+import type { RetryRule } from './retry-rule.js';
 import type { Schedule } from './schedule.js';
 import { _cacheSpec, type TaskCacheProps } from './task-cache.js';
 import type { TaskTemplate } from './task-template.js';
@@ -47,6 +49,25 @@ export interface JobConfigProps<O extends OptionDefinitions> {
    * @default - retry at once
    */
   readonly retryDelay?: Duration;
+  /**
+   * How retry delays grow: each retry waits `factor` times the one before (the first waits
+   * `retryDelay`), at most `maxDelay`, shortened by up to `jitter` (a fraction, fixed per run, index
+   * and attempt, so retries of many indexes spread out).
+   * @default - every retry waits `retryDelay`
+   */
+  readonly retryBackoff?: RetryBackoff;
+  /**
+   * What to do after an attempt that did not succeed, by the first rule that holds
+   * (`RetryRule.onExitCodes([42]).failIndex()`, `RetryRule.onEviction().retryNotCounted()`).
+   * @default - none: every failed attempt is retried while the index has attempts left
+   */
+  readonly retryRules?: readonly RetryRule[];
+  /**
+   * Per index, how many retries RetryNotCounted rules may add beyond `maxAttempts` (0 to 49);
+   * past it, such an attempt counts, so that a task evicted again and again still ends.
+   * @default 10
+   */
+  readonly maxUncountedRetries?: number;
   /**
    * Kill a task that has not started running after this long; it counts as a failed attempt.
    * @default Duration.minutes(15) - Furiko's default; Duration.seconds(0) turns it off
@@ -94,10 +115,24 @@ export interface JobConfigProps<O extends OptionDefinitions> {
   readonly allowCustomTemplates?: boolean;
 }
 
+/** Exponential retry delays: see `JobConfigProps.retryBackoff`. */
+export interface RetryBackoff {
+  /** @default 1 - every retry waits the same */
+  readonly factor?: number;
+  /** @default - no limit */
+  readonly maxDelay?: Duration;
+  /** @default 0 - delays are exact */
+  readonly jitter?: number;
+}
+
 /** A namespace is a DNS label; the JobConfig, its runs and their tasks all live in it. */
 function namespaceErrors(namespace: string | undefined): FieldError[] {
   if (namespace === undefined || (namespace.length <= 63 && DNS_LABEL_PATTERN.test(namespace))) return [];
   return [{ field: 'metadata.namespace', message: 'is not a valid namespace name', value: namespace, valid: 'a DNS label: lowercase letters, digits and "-", at most 63 characters' }];
+}
+
+function retryBackoffSpec({ factor, maxDelay, jitter }: RetryBackoff): RetryBackoffSpec {
+  return { ...(factor !== undefined && { factor }), ...(maxDelay && { maxDelaySeconds: maxDelay.toSeconds() }), ...(jitter !== undefined && { jitter }) };
 }
 
 const JOB_CONFIG_BRAND = Symbol.for('taskplane.JobConfig');
@@ -159,6 +194,9 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
         ...(props.parallelism && { parallelism: props.parallelism._toSpec() }),
         ...(props.maxAttempts !== undefined && { maxAttempts: props.maxAttempts }),
         ...(props.retryDelay && { retryDelaySeconds: props.retryDelay.toSeconds() }),
+        ...(props.retryBackoff && { retryBackoff: retryBackoffSpec(props.retryBackoff) }),
+        ...(props.retryRules && { retryRules: props.retryRules.map((rule) => rule._toSpec()) }),
+        ...(props.maxUncountedRetries !== undefined && { maxUncountedRetries: props.maxUncountedRetries }),
         ...(props.pendingTimeout && { taskPendingTimeoutSeconds: props.pendingTimeout.toSeconds() }),
         ...(props.taskTimeout && { taskTimeoutSeconds: props.taskTimeout.toSeconds() }),
         ...(props.cache && { cache: _cacheSpec(props.cache) }),
@@ -180,6 +218,7 @@ export class JobConfig<O extends OptionDefinitions = {}> extends Construct {
     const sizeError = objectSizeError(object, 'JobConfig');
     this._problems.push(
       ...nestErrors('spec.template.taskTemplate', props.task._problems),
+      ...(props.retryRules ?? []).flatMap((rule, i) => nestErrors(`spec.template.retryRules[${i}]`, rule._problems)),
       ...validateJobConfig(this.name, this._spec),
       ...metadataErrors({ labels }, 'metadata'),
       ...namespaceErrors(this.namespace),

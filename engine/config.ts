@@ -5,6 +5,7 @@ import { executorErrors } from './executors/index.js';
 import { validateParallelism } from './indexes.js';
 import { DNS_LABEL_PATTERN } from './names.js';
 import { validateOptionSpecs } from './options/index.js';
+import { retryPolicyErrors } from './retry/validate.js';
 import type { JobConfigSpec } from './schema/resources.js';
 import { validateJobConfigSpec } from './schema/validate.js';
 import { validateSchedule } from './schedule/validate.js';
@@ -19,6 +20,7 @@ export function validateJobConfig(name: string, spec: JobConfigSpec): FieldError
   errors.push(...validateOptionSpecs(spec.options ?? []));
   errors.push(...validateParallelism(spec.template.parallelism, 'spec.template.parallelism'));
   errors.push(...executorErrors(spec.template.taskTemplate, 'spec.template.taskTemplate', errors));
+  errors.push(...retryPolicyErrors(spec.template, 'spec.template', errors));
   const { policy, maxConcurrency } = spec.concurrency ?? {};
   if (policy === 'Allow' && maxConcurrency !== undefined) {
     errors.push({ field: 'spec.concurrency.maxConcurrency', message: 'cannot be set with policy Allow', value: maxConcurrency, valid: 'policy Forbid or Enqueue' });

@@ -17,6 +17,7 @@ import {
 } from './labels.js';
 import { objectSizeError } from './limits.js';
 import { DNS_LABEL_PATTERN, indexNamePart, MAX_RUN_NAME_LENGTH, taskName } from './names.js';
+import { retryPolicyErrors } from './retry/validate.js';
 import type { JobRunObject } from './schema/resources.js';
 import { validateJobRunSpec } from './schema/validate.js';
 import { substitute, type VariableScope } from './substitution.js';
@@ -55,6 +56,7 @@ export function validateRun(run: JobRunObject): FieldError[] {
   if (!template?.taskTemplate) return errors;
   errors.push(...validateParallelism(template.parallelism, 'spec.template.parallelism'));
   errors.push(...executorErrors(template.taskTemplate, TEMPLATE_FIELD, errors));
+  errors.push(...retryPolicyErrors(template, 'spec.template', errors));
   for (const key of Object.keys(run.spec.substitutions ?? {})) {
     if (COMPUTED_VARIABLE.test(key)) {
       errors.push({ field: childField('spec.substitutions', key), message: 'job.* and task.* variables are computed by taskplane and cannot be set', value: key });

@@ -190,6 +190,16 @@ function terminationResult(containers: readonly ContainerStatus[]): unknown {
   }
 }
 
+/** For retry rules: init containers first, as they ran; a container that restarted (OnFailure) reports its last exit. */
+function exitCodes(status: PodStatus): Pick<TaskObservation, 'exitCodes'> {
+  const codes: Record<string, number> = {};
+  for (const container of [...(status.initContainerStatuses ?? []), ...(status.containerStatuses ?? [])]) {
+    const terminated = container.state?.terminated ?? container.lastState?.terminated;
+    if (terminated && Number.isInteger(terminated.exitCode)) codes[container.name] = terminated.exitCode;
+  }
+  return Object.keys(codes).length ? { exitCodes: codes } : {};
+}
+
 function observe(task: LiveTask): TaskObservation {
   const status: PodStatus = task.object.status ?? {};
   const containers = status.containerStatuses ?? [];
@@ -199,7 +209,7 @@ function observe(task: LiveTask): TaskObservation {
   }
   return {
     state: 'Terminated',
-    ...(status.phase === 'Succeeded' ? { result: 'Succeeded', ...explain(status) } : failure(status)),
+    ...(status.phase === 'Succeeded' ? { result: 'Succeeded', ...explain(status) } : { ...failure(status), ...exitCodes(status) }),
     runningTimestamp,
     finishTimestamp: finishTimestamp(task.object, status),
     taskResult: terminationResult(containers),

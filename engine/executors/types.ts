@@ -61,6 +61,8 @@ export interface TaskObservation {
   readonly finishTimestamp?: string;
   /** The parsed result payload where the executor has one (termination message, outputs, CEL result). */
   readonly taskResult?: unknown;
+  /** Exit code by container name, for containers that terminated (Pods only); read by retry rules. */
+  readonly exitCodes?: Readonly<Record<string, number>>;
 }
 
 /** How to stop a live task in place, or why that is not possible. */

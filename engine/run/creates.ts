@@ -1,7 +1,7 @@
 /**
  * Which tasks to create now (Furiko's ComputeMissingIndexesForCreation, reference/furiko.md §4): an
- * index with no task going and none succeeded gets its next attempt, `retryDelaySeconds` after the
- * index's latest finish. Each request is recorded as a ref, so planning again before the object is
+ * index with no task going and no result yet gets its next attempt, its retry delay (backoff.ts in
+ * engine/retry) after the index's latest finish. Each request is recorded as a ref, so planning again before the object is
  * observed does not create it twice; a request still unobserved a minute later is issued again, and
  * one the runtime says it never issued (it crashed or lost its Lease after recording it) at once.
  */
@@ -20,8 +20,8 @@ export const CREATE_REISSUE_SECONDS = 60;
 export interface CreateContext {
   readonly runName: string;
   readonly now: Millis;
-  readonly maxAttempts: number;
-  readonly retryDelaySeconds: number;
+  /** How long retry `retryIndex` of the index waits after the index's latest finish. */
+  readonly retryDelay: (key: string, retryIndex: number) => Millis;
   /** First attempts of a Rendered run are in Git: GitOps creates them, never the watcher. */
   readonly rendered: boolean;
   readonly kind: TaskKind;
@@ -87,11 +87,11 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
     return { ...ref, creationTimestamp: formatTime(now) };
   });
   for (const view of summary.indexes) {
-    const retryIndex = nextAttempt(view, context.maxAttempts);
+    const retryIndex = nextAttempt(view);
     if (retryIndex === undefined || (context.rendered && retryIndex === 0)) continue;
     // Retries wait from the index's latest attempt: a ref, unless a status over budget folded it (fold.ts).
     const lastFinish = latest(view.refs.map((ref) => parseTime(ref.finishTimestamp!))) ?? view.folded?.lastFinish;
-    const due = lastFinish === undefined ? now : lastFinish + seconds(context.retryDelaySeconds);
+    const due = lastFinish === undefined ? now : lastFinish + context.retryDelay(view.key, retryIndex);
     if (due > now) {
       deferred.push({ key: view.key, retryIndex, due });
       wakeAt.push(due);
@@ -112,9 +112,8 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
   return { refs: sortRefs(next), creates, deferred, wakeAt, cached, misses };
 }
 
-/** The next retry index, if the index needs one: nothing going, nothing succeeded, attempts left. */
-function nextAttempt(view: IndexView, maxAttempts: number): number | undefined {
-  if (view.result === 'Succeeded' || view.refs.some((ref) => !isFinished(ref))) return undefined;
-  const next = view.refs.reduce((max, ref) => Math.max(max, ref.retryIndex + 1), view.folded?.attempts ?? 0);
-  return next < maxAttempts ? next : undefined;
+/** The next retry index, if the index needs one: nothing going, no result (succeeded, or failed: out of attempts or stopped by a rule). */
+function nextAttempt(view: IndexView): number | undefined {
+  if (view.result !== undefined || view.refs.some((ref) => !isFinished(ref))) return undefined;
+  return view.refs.reduce((max, ref) => Math.max(max, ref.retryIndex + 1), view.folded?.attempts ?? 0);
 }

@@ -13,8 +13,9 @@
  * object that appeared and ended between two looks, created before the latest finish of its group.
  */
 import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
-import type { FoldedTasks, JobRunStatus, TaskRef } from '../schema/resources.js';
+import type { FoldedTasks, JobRunStatus, RetryDecision, TaskRef } from '../schema/resources.js';
 import { compact } from './compact.js';
+import { endsIndex } from './retries.js';
 import type { IndexView } from './index-status.js';
 import { isFinished, type TaskStatus } from './task-refs.js';
 import { formatTime, latest, parseTime, type Millis } from './time.js';
@@ -31,6 +32,10 @@ export interface FoldedIndex {
   readonly lastFinish: Millis;
   /** The last folded attempt's status without its message (a success wherever it was: it ends the index). */
   readonly lastStatus: TaskStatus;
+  /** Folded attempts a RetryNotCounted rule retried. */
+  readonly uncounted?: number;
+  /** The retry rule that decided about the last folded attempt. */
+  readonly lastRetryRule?: RetryDecision;
 }
 
 export type FoldedByIndex = ReadonlyMap<string, FoldedIndex>;
@@ -43,7 +48,13 @@ export function statusBytes(status: JobRunStatus): number {
 export function readFolded(groups: readonly FoldedTasks[] | undefined, indexes: readonly ParallelIndex[]): Map<string, FoldedIndex> {
   const folded = new Map<string, FoldedIndex>();
   for (const group of groups ?? []) {
-    const entry: FoldedIndex = { attempts: group.attempts, lastFinish: parseTime(group.lastFinishTime), lastStatus: group.lastStatus };
+    const entry: FoldedIndex = compact({
+      attempts: group.attempts,
+      lastFinish: parseTime(group.lastFinishTime),
+      lastStatus: group.lastStatus,
+      uncounted: group.uncountedAttempts,
+      lastRetryRule: group.lastRetryRule,
+    });
     for (const position of parseRanges(group.indexes, indexes.length)) folded.set(canonicalIndexJson(indexes[position]!), entry);
   }
   return folded;
@@ -57,14 +68,16 @@ export function foldedAttempt(folded: FoldedByIndex, index: ParallelIndex, retry
 
 /**
  * Keys of the indexes a status shows waiting to retry: listed as RetryBackoff, or, once folded out
- * of `status.indexes`, with only failed attempts folded, attempts left and nothing else on record.
+ * of `status.indexes`, with only failed attempts folded, attempts left (retry rules: uncounted ones aside,
+ * none that ended the index) and nothing else on record.
  */
 export function backingOffIndexes(status: JobRunStatus, folded: FoldedByIndex, indexes: readonly ParallelIndex[], onRecord: ReadonlySet<string>, maxAttempts: number, keyOf: (index: ParallelIndex) => string): Set<string> {
   const keys = new Set((status.indexes ?? []).filter((index) => index.state === 'RetryBackoff').map((index) => index.key));
   for (const index of indexes) {
     const json = canonicalIndexJson(index);
     const entry = folded.get(json);
-    if (entry && !onRecord.has(json) && entry.lastStatus.result !== 'Succeeded' && entry.attempts < maxAttempts) keys.add(keyOf(index));
+    const attemptsLeft = entry && entry.attempts - (entry.uncounted ?? 0) < maxAttempts && !endsIndex(entry.lastRetryRule);
+    if (entry && !onRecord.has(json) && entry.lastStatus.result !== 'Succeeded' && attemptsLeft) keys.add(keyOf(index));
   }
   return keys;
 }
@@ -108,7 +121,14 @@ function merged(before: FoldedIndex | undefined, refs: readonly TaskRef[]): Fold
   const lastFinish = latest([before?.lastFinish, ...refs.map((ref) => parseTime(ref.finishTimestamp!))])!;
   // The message stays in the attempt's event: messages differ from task to task, and would split groups.
   const { state, result, reason } = last.status;
-  return { attempts: (before?.attempts ?? 0) + refs.length, lastFinish, lastStatus: compact<TaskStatus>({ state, result, reason }) };
+  const uncounted = (before?.uncounted ?? 0) + refs.filter((ref) => ref.retryRule?.action === 'RetryNotCounted').length;
+  return compact<FoldedIndex>({
+    attempts: (before?.attempts ?? 0) + refs.length,
+    lastFinish,
+    lastStatus: compact<TaskStatus>({ state, result, reason }),
+    uncounted: uncounted || undefined,
+    lastRetryRule: last.retryRule,
+  });
 }
 
 /** One entry per distinct (attempts, last status); its time is the latest of its indexes'. */
@@ -116,7 +136,7 @@ function groupsOf(byPosition: readonly (FoldedIndex | undefined)[]): FoldedTasks
   const groups = new Map<string, { positions: number[]; entry: FoldedIndex; lastFinish: Millis }>();
   byPosition.forEach((entry, position) => {
     if (!entry) return;
-    const key = JSON.stringify([entry.attempts, entry.lastStatus.state, entry.lastStatus.result, entry.lastStatus.reason]);
+    const key = JSON.stringify([entry.attempts, entry.lastStatus.state, entry.lastStatus.result, entry.lastStatus.reason, entry.uncounted, entry.lastRetryRule]);
     const group = groups.get(key);
     if (group) {
       group.positions.push(position);
@@ -128,6 +148,8 @@ function groupsOf(byPosition: readonly (FoldedIndex | undefined)[]): FoldedTasks
     attempts: entry.attempts,
     lastFinishTime: formatTime(lastFinish),
     lastStatus: entry.lastStatus,
+    ...(entry.uncounted && { uncountedAttempts: entry.uncounted }),
+    ...(entry.lastRetryRule && { lastRetryRule: entry.lastRetryRule }),
   }));
 }
 

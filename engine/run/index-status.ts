@@ -4,10 +4,11 @@
  */
 import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
 import { indexNamePart } from '../names.js';
-import type { INDEX_STATES, TaskRef } from '../schema/resources.js';
+import type { INDEX_STATES, RetryDecision, TaskRef } from '../schema/resources.js';
 import type { CompletionStrategy } from '../schema/template.js';
 import type { FoldedByIndex, FoldedIndex } from './fold.js';
-import { COMPLETION_STRATEGY } from './kills.js';
+import { COMPLETION_STRATEGY, FAIL_RUN } from './kills.js';
+import { endsIndex } from './retries.js';
 import { indexJson, isFinished } from './task-refs.js';
 
 export type IndexState = (typeof INDEX_STATES)[number];
@@ -22,11 +23,15 @@ export interface IndexView {
   readonly folded?: FoldedIndex;
   /** Every attempt made: folded and refs. */
   readonly attempts: number;
+  /** Finished attempts a RetryNotCounted rule retried: they do not count against maxAttempts. */
+  readonly uncounted: number;
+  /** The retry rule that decided about the index's latest finished attempt. */
+  readonly decision?: RetryDecision;
   readonly state: IndexState;
   readonly result?: 'Succeeded' | 'Failed';
   /** Failed, but its last attempt's object vanished before its result was known. */
   readonly resultUnknown: boolean;
-  /** Failed because the completion strategy stopped its last attempt, after another index decided the run. */
+  /** Failed because the completion strategy or a FailRun rule stopped its last attempt, after another index decided the run. */
   readonly stoppedByStrategy: boolean;
 }
 
@@ -44,6 +49,8 @@ export interface RunSummary {
   readonly successful: boolean;
   /** Complete and not successful, but only because results were lost: FinishedUnknown, not Failed. */
   readonly finalStateUnknown: boolean;
+  /** The index whose attempt a FailRun rule decided: the run fails whatever its completion strategy. */
+  readonly failedRun?: IndexView;
 }
 
 export interface SummaryInput {
@@ -54,6 +61,9 @@ export interface SummaryInput {
   readonly strategy: CompletionStrategy;
   readonly folded?: FoldedByIndex;
 }
+
+/** Kill reasons of tasks stopped because another index decided the run. */
+const RUN_STOPS = new Set<string | undefined>([COMPLETION_STRATEGY, FAIL_RUN]);
 
 export function summarize({ runName, indexes, refs, maxAttempts, strategy, folded }: SummaryInput): RunSummary {
   const refsByIndex = new Map<string, TaskRef[]>();
@@ -71,8 +81,9 @@ export function summarize({ runName, indexes, refs, maxAttempts, strategy, folde
   const failed = count((v) => v.result === 'Failed');
   const failedKnown = count((v) => v.result === 'Failed' && !v.resultUnknown);
   const total = views.length;
+  const failedRun = views.find((v) => v.decision?.action === 'FailRun');
   const [success, failure, knownFailure] =
-    strategy === 'AnySuccessful' ? [succeeded > 0, failed >= total, failedKnown >= total] : [succeeded >= total, failed > 0, failedKnown > 0];
+    strategy === 'AnySuccessful' ? [succeeded > 0, failed >= total || !!failedRun, failedKnown >= total || !!failedRun] : [succeeded >= total, failed > 0, failedKnown > 0];
   return {
     indexes: views,
     created: count((v) => v.state !== 'NotCreated'),
@@ -84,6 +95,7 @@ export function summarize({ runName, indexes, refs, maxAttempts, strategy, folde
     complete: success || failure,
     successful: success,
     finalStateUnknown: !success && failure && !knownFailure,
+    ...(failedRun && { failedRun }),
   };
 }
 
@@ -91,7 +103,10 @@ function indexView(index: ParallelIndex, key: string, refs: TaskRef[], folded: F
   const succeeded = folded?.lastStatus.result === 'Succeeded' || refs.some((ref) => ref.status.result === 'Succeeded');
   const finished = refs.filter(isFinished);
   const attempts = (folded?.attempts ?? 0) + refs.length;
-  const failed = !succeeded && (folded?.attempts ?? 0) + finished.length >= maxAttempts;
+  const uncounted = (folded?.uncounted ?? 0) + finished.filter((ref) => ref.retryRule?.action === 'RetryNotCounted').length;
+  const lastFinished = finished.reduce<TaskRef | undefined>((last, ref) => (!last || ref.retryIndex > last.retryIndex ? ref : last), undefined);
+  const decision = lastFinished ? lastFinished.retryRule : folded?.lastRetryRule;
+  const failed = !succeeded && ((folded?.attempts ?? 0) + finished.length - uncounted >= maxAttempts || endsIndex(decision));
   const allFinished = finished.length === refs.length;
   let state: IndexState;
   if (attempts === 0) state = 'NotCreated';
@@ -107,9 +122,11 @@ function indexView(index: ParallelIndex, key: string, refs: TaskRef[], folded: F
     refs,
     ...(folded && { folded }),
     attempts,
+    uncounted,
+    ...(decision && { decision }),
     state,
     ...(succeeded ? { result: 'Succeeded' as const } : failed ? { result: 'Failed' as const } : {}),
     resultUnknown: failed && lastStatus?.state === 'DeletedFinalStateUnknown',
-    stoppedByStrategy: lastAttempt ? lastAttempt.killRequest?.reason === COMPLETION_STRATEGY : folded?.lastStatus.reason === COMPLETION_STRATEGY,
+    stoppedByStrategy: RUN_STOPS.has(lastAttempt ? lastAttempt.killRequest?.reason : folded?.lastStatus.reason),
   };
 }

@@ -13,6 +13,8 @@ import type { KillTask } from './types.js';
 
 export const KILL_REISSUE_SECONDS = 60;
 export const COMPLETION_STRATEGY = 'CompletionStrategy';
+/** The kill reason when a retry rule's FailRun stops the rest of the run. */
+export const FAIL_RUN = 'FailRun';
 
 export interface KillContext {
   readonly now: Millis;
@@ -66,6 +68,10 @@ export function decideKills(refs: readonly TaskRef[], context: KillContext): Kil
 function runWideCause({ killedAt, summary, strategy }: KillContext): Cause | undefined {
   if (killedAt) return { reason: 'RunKilled', message: `Run killed at ${killedAt}` };
   if (!summary.complete) return undefined;
+  if (summary.failedRun && !summary.successful) {
+    const { key, decision } = summary.failedRun;
+    return { reason: FAIL_RUN, message: `Index ${key} failed and retry rule ${decision!.rule} decided FailRun; stopping the remaining tasks` };
+  }
   const outcome = summary.successful ? 'Succeeded' : 'Failed';
   const decisive = summary.indexes.find((view) => view.result === outcome);
   return { reason: COMPLETION_STRATEGY, message: `Index ${decisive?.key} ${outcome.toLowerCase()}; ${strategy} stops the remaining tasks` };

@@ -50,6 +50,10 @@ export function startedOutcome({ summary, refs, killedAt, strategy, now }: Outco
   if (summary.finalStateUnknown) {
     return { phase: 'FinishedUnknown', result: 'FinalStateUnknown', reason: 'FinalStateUnknown', message: `Tasks of index ${keys} were deleted before their result was known`, finishTime };
   }
+  if (summary.failedRun) {
+    const { key, decision } = summary.failedRun;
+    return { phase: 'Failed', result: 'Failed', reason: 'FailRun', message: `Index ${key} failed and retry rule ${decision!.rule} decided FailRun`, finishTime };
+  }
   const which = strategy === 'AnySuccessful' ? `All ${total} indexes failed` : `Index ${keys} failed`;
   return { phase: 'Failed', result: 'Failed', reason: 'TasksFailed', message: `${which} (${strategy})`, finishTime };
 }

@@ -7,6 +7,7 @@ import { formatFieldError, type FieldError } from '../errors.js';
 import { canonicalIndexJson, expandIndexes } from '../indexes.js';
 import { validateRun } from '../render.js';
 import { indexNamePart } from '../names.js';
+import { retryDelayMillis } from '../retry/backoff.js';
 import type { FoldedTasks, JobRunObject, JobRunStatus, LiveTasks, TaskRef } from '../schema/resources.js';
 import { cacheLookup, cacheRecords } from './cache.js';
 import { compact } from './compact.js';
@@ -19,6 +20,7 @@ import { restampConditions, runConditions } from './kstatus.js';
 import { attempts, startedOutcome, TERMINAL_PHASES, type RunOutcome } from './phase.js';
 import { packLiveTasks, unpackLiveTasks } from './pack.js';
 import { boundResults } from './results.js';
+import { judgeAttempts } from './retries.js';
 import { decideStart } from './start.js';
 import { decideStrays } from './strays.js';
 import { indexJson, isFinished, mergeTaskRefs, taskKind } from './task-refs.js';
@@ -106,16 +108,23 @@ function planStarted({ run, tasks, issuedCreates, cache, foldAboveBytes = FOLD_T
   const observed = mergeTaskRefs(previousRefs, tasks, kind, now, { folded, strays: knownStrays, packed: unpacked.names });
   const strays = observed.strays;
   const finishedBefore = new Set((previous.tasks ?? []).filter(isFinished).map((ref) => ref.name));
-  const merged = boundResults(observed.refs, (ref) => !finishedBefore.has(ref.name));
+  // Retry rules judge each attempt as it ends, before anything reads the index's state.
+  const judge = (refs: readonly TaskRef[]) => judgeAttempts(refs, { template, tasks, finishedBefore, folded });
+  const merged = judge(boundResults(observed.refs, (ref) => !finishedBefore.has(ref.name)));
   const straying = decideStrays(previous.strayTasks ?? [], strays, kind.kind, now);
   const before = summarizeRefs(merged);
   // Kills go on after the run finished: a late first attempt GitOps applies must not run unchecked.
   const killContext = { now, template, killedAt, strategy };
-  let killing = decideKills(merged, { ...killContext, summary: before });
+  // A task stopped before it ran ends at once (see decideKills): the rules judge it too.
+  const decideJudgedKills = (refs: readonly TaskRef[], summary: typeof before) => {
+    const plan = decideKills(refs, { ...killContext, summary });
+    return { ...plan, refs: judge(plan.refs) };
+  };
+  let killing = decideJudgedKills(merged, before);
   let afterKills = summarizeRefs(killing.refs);
   if (afterKills.complete && !before.complete) {
     // A stopped task that never ran ends at once (see decideKills); if that completed the run, the rest stop now too.
-    const more = decideKills(killing.refs, { ...killContext, summary: afterKills });
+    const more = decideJudgedKills(killing.refs, afterKills);
     // The second pass sees every ref again, so its wake-ups replace the first's (a timeout deadline of a
     // task it just stopped must not linger).
     killing = { refs: more.refs, kills: [...killing.kills, ...more.kills], wakeAt: more.wakeAt };
@@ -124,8 +133,7 @@ function planStarted({ run, tasks, issuedCreates, cache, foldAboveBytes = FOLD_T
   const creating = decideCreates(killing.refs, afterKills, {
     runName,
     now,
-    maxAttempts,
-    retryDelaySeconds: template.retryDelaySeconds ?? 0,
+    retryDelay: (key, retryIndex) => retryDelayMillis(template, `${run.metadata.namespace ?? ''}/${runName}/${key}`, retryIndex),
     rendered: (run.spec.materialization ?? 'Rendered') === 'Rendered',
     kind,
     allowed: !finished && !killedAt && !afterKills.complete,

@@ -4,7 +4,7 @@
 import Type, { type Static } from 'typebox';
 import { OpaqueObject, StrictObject, StringEnum, StringMap, Timestamp } from './_builders.js';
 import { OptionSpecSchema } from './option.js';
-import { JobTemplateSchema } from './template.js';
+import { JobTemplateSchema, RETRY_ACTIONS } from './template.js';
 
 export const API_GROUP = 'taskplane.dev';
 export const API_VERSION = 'v1alpha1';
@@ -124,6 +124,15 @@ const TaskStatusSchema = StrictObject({
   message: Type.Optional(Type.String()),
 });
 
+const RetryDecisionSchema = StrictObject(
+  {
+    rule: Type.String({ description: 'The rule\'s name, or retryRules[<position>].' }),
+    action: StringEnum(RETRY_ACTIONS, { description: 'What was done: RetryNotCounted past maxUncountedRetries is done as Retry.' }),
+    uncountedCapReached: Type.Optional(Type.Boolean({ description: 'The rule said RetryNotCounted, but the index had used maxUncountedRetries.' })),
+  },
+  { description: 'The retry rule that held for this attempt; absent when none did (a counted retry).' },
+);
+
 const TaskRefSchema = StrictObject({
   name: Type.String(),
   kind: Type.String(),
@@ -143,6 +152,7 @@ const TaskRefSchema = StrictObject({
     ),
   ),
   taskResult: Type.Optional(OpaqueObject('The parsed result payload, when the executor has one.')),
+  retryRule: Type.Optional(RetryDecisionSchema),
   resultOmitted: Type.Optional(
     StrictObject(
       {
@@ -180,6 +190,8 @@ const FoldedTasksSchema = StrictObject(
     attempts: Type.Integer({ minimum: 1, description: 'Finished attempts of each of these indexes folded here (retry indexes 0 to attempts-1).' }),
     lastFinishTime: Timestamp('The latest finish of the folded attempts.'),
     lastStatus: TaskStatusSchema,
+    uncountedAttempts: Type.Optional(Type.Integer({ minimum: 1, description: 'How many of them a RetryNotCounted rule decided.' })),
+    lastRetryRule: Type.Optional(RetryDecisionSchema),
   },
   { description: 'Finished attempts summarized per index once the status outgrew its detail budget; their events have the detail.' },
 );
@@ -225,6 +237,7 @@ export type JobRunStatus = Static<typeof JobRunStatusSchema>;
 export type TaskRef = Static<typeof TaskRefSchema>;
 export type StrayTask = Static<typeof StrayTaskSchema>;
 export type FoldedTasks = Static<typeof FoldedTasksSchema>;
+export type RetryDecision = Static<typeof RetryDecisionSchema>;
 export type LiveTasks = Static<typeof LiveTasksSchema>;
 
 /** The object metadata taskplane reads; the rest passes through untouched. */

@@ -15,6 +15,14 @@ export const DEFAULT_PENDING_TIMEOUT_SECONDS = 900;
 /** Matrix keys appear in variable names `${task.index_matrix.<key>}` (Furiko's character set). */
 export const MATRIX_KEY_PATTERN = '^[a-z0-9_-]+$';
 
+/** What a retry rule decides about a finished attempt (engine/retry/README.md). */
+export const RETRY_ACTIONS = ['Retry', 'RetryNotCounted', 'FailIndex', 'FailRun'] as const;
+export type RetryAction = (typeof RETRY_ACTIONS)[number];
+/** Retries that do not count against maxAttempts, per index; with MAX_ATTEMPTS_LIMIT, retry indexes keep two digits in task names. */
+export const MAX_UNCOUNTED_RETRIES_LIMIT = 49;
+/** Rules beyond a few dozen are a program, not a policy; each is evaluated on every failed attempt. */
+export const MAX_RETRY_RULES = 32;
+
 export const COMPLETION_STRATEGIES = ['AllSuccessful', 'AnySuccessful'] as const;
 export type CompletionStrategy = (typeof COMPLETION_STRATEGIES)[number];
 
@@ -61,6 +69,18 @@ export const ParallelismSpecSchema = StrictObject({
   completionStrategy: Type.Optional(StringEnum(COMPLETION_STRATEGIES, { description: 'Defaults to AllSuccessful.' })),
 });
 
+export const RetryRuleSchema = StrictObject({
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Shown in status and events when the rule decides. Defaults to retryRules[<position>].' })),
+  when: Type.String({ minLength: 1, description: 'CEL over the finished attempt: result, reason, message, exitCodes, containerExitCodes, durationSeconds, attempt, executor, taskResult.' }),
+  action: StringEnum(RETRY_ACTIONS),
+});
+
+export const RetryBackoffSchema = StrictObject({
+  factor: Type.Optional(Type.Number({ minimum: 1, maximum: 10, description: 'Each retry waits factor times the previous delay. Defaults to 1.' })),
+  maxDelaySeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'No retry waits longer. Defaults to no limit.' })),
+  jitter: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Shortens each delay by up to this fraction, fixed per run, index and attempt. Defaults to 0.' })),
+});
+
 /** Cache entries kept per JobConfig when `maxEntries` is not set. */
 export const DEFAULT_CACHE_MAX_ENTRIES = 100;
 /** Upper bound on `maxEntries`: each entry is one small object in etcd. */
@@ -85,6 +105,13 @@ export const JobTemplateSchema = StrictObject({
   parallelism: Type.Optional(ParallelismSpecSchema),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ATTEMPTS_LIMIT, description: 'Attempts per parallel index. Defaults to 1.' })),
   retryDelaySeconds: Type.Optional(Type.Integer({ minimum: 0, description: 'Delay before a retry, from the index\'s last finish.' })),
+  retryBackoff: Type.Optional(RetryBackoffSchema),
+  retryRules: Type.Optional(
+    Type.Array(RetryRuleSchema, { maxItems: MAX_RETRY_RULES, description: 'Checked in order on each attempt that did not succeed; the first that holds decides. None holds: Retry.' }),
+  ),
+  maxUncountedRetries: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: MAX_UNCOUNTED_RETRIES_LIMIT, description: 'RetryNotCounted retries per index; past them such a retry counts. Defaults to 10.' }),
+  ),
   taskPendingTimeoutSeconds: Type.Optional(
     Type.Integer({ minimum: 0, description: `Kill a task not running after this long; 0 = never. Defaults to ${DEFAULT_PENDING_TIMEOUT_SECONDS}.` }),
   ),
@@ -97,4 +124,7 @@ export type CustomResourceTemplate = Static<typeof CustomResourceTemplateSchema>
 export type HttpTemplate = NonNullable<TaskTemplate['http']>;
 export type ParallelismSpec = Static<typeof ParallelismSpecSchema>;
 export type JobTemplate = Static<typeof JobTemplateSchema>;
+export type RetryRuleSpec = Static<typeof RetryRuleSchema>;
+export type RetryBackoffSpec = Static<typeof RetryBackoffSchema>;
+
 export type CacheSpec = Static<typeof CacheSpecSchema>;

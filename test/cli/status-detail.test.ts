@@ -39,4 +39,17 @@ describe('taskplane status <run>', () => {
       ['2', 'Failed (Error)', 'Running 10m', '-'],
     ]);
   });
+
+  it('shows attempts past maxAttempts that RetryNotCounted rules added', () => {
+    const run = makeRun({ template: { maxAttempts: 1, retryRules: [{ name: 'eviction', when: 'reason == "Evicted"', action: 'RetryNotCounted' }] } });
+    const evicted = (retryIndex: number) => ({
+      name: `nightly-0-${retryIndex}`, kind: 'Pod', apiVersion: 'v1', parallelIndex: { indexNumber: 0 }, retryIndex,
+      status: { state: 'Terminated' as const, result: 'Killed' as const, reason: 'Evicted' }, retryRule: { rule: 'eviction', action: 'RetryNotCounted' as const },
+    });
+    const status = { phase: 'Running' as const, tasks: [evicted(0), evicted(1), { ...evicted(2), status: { state: 'Running' as const }, retryRule: undefined }] };
+    const text = runDetail({ ...run, status } as never, Date.parse('2026-11-21T01:00:00Z'), (text) => text);
+    expect(text.split('\n').find((line) => line.startsWith('INDEX'))!.split(/\s{2,}/)).toEqual(['INDEX', 'ATTEMPT 0', 'ATTEMPT 1', 'ATTEMPT 2']);
+    const rows = text.split('\n').filter((line) => /^\d /.test(line)).map((line) => line.split(/\s{2,}/).map((cell) => cell.trim()));
+    expect(rows).toEqual([['0', 'Killed (Evicted)', 'Killed (Evicted)', 'Running']]);
+  });
 });

@@ -25,6 +25,8 @@ describe('apps/main.ts synth output', () => {
       'jobs/database-backup/runs/database-backup-2026-11-21-full.k8s.yaml',
       'jobs/database-backup/runs/database-backup-2026-11-22.k8s.yaml',
       'jobs/database-backup/runs/database-backup-restore-drill.k8s.yaml',
+      'jobs/event-ingest/jobconfig.k8s.yaml',
+      'jobs/event-ingest/runs/event-ingest-2026-11-21.k8s.yaml',
       'jobs/image-scan/jobconfig.k8s.yaml',
       'jobs/image-scan/runs/image-scan-2026-11-21.k8s.yaml',
       'jobs/release-build/jobconfig.k8s.yaml',

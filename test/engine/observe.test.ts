@@ -105,20 +105,20 @@ describe('pod observe', () => {
     [
       'failed with exit 1 and no message',
       pod(failedPod([main(terminated(1, 'Error'))])),
-      { state: 'Terminated', result: 'Failed', reason: 'Error', message: 'Container exited with status 1', runningTimestamp: RUNNING, finishTimestamp: FINISHED },
+      { state: 'Terminated', result: 'Failed', reason: 'Error', message: 'Container exited with status 1', runningTimestamp: RUNNING, finishTimestamp: FINISHED, exitCodes: { main: 1 } },
     ],
     [
       'failed with the log tail as message (FallbackToLogsOnError)',
       pod(failedPod([main(terminated(2, 'Error', 'KeyError: events'))])),
       {
         state: 'Terminated', result: 'Failed', reason: 'Error', message: 'KeyError: events',
-        runningTimestamp: RUNNING, finishTimestamp: FINISHED, taskResult: 'KeyError: events',
+        runningTimestamp: RUNNING, finishTimestamp: FINISHED, taskResult: 'KeyError: events', exitCodes: { main: 2 },
       },
     ],
     [
       'OOMKilled now',
       pod(failedPod([main(terminated(137, 'OOMKilled'))])),
-      { state: 'Terminated', result: 'Failed', reason: 'OOMKilled', message: 'Container exited with status 137', runningTimestamp: RUNNING, finishTimestamp: FINISHED },
+      { state: 'Terminated', result: 'Failed', reason: 'OOMKilled', message: 'Container exited with status 137', runningTimestamp: RUNNING, finishTimestamp: FINISHED, exitCodes: { main: 137 } },
     ],
     [
       'OOMKilled before the last restart (OnFailure pod deleted by its Job, then marked Failed)',
@@ -129,7 +129,7 @@ describe('pod observe', () => {
       ),
       {
         state: 'Terminated', result: 'Failed', reason: 'OOMKilled', message: 'Container exited with status 137',
-        runningTimestamp: RESTARTED, finishTimestamp: '2026-03-01T10:04:59Z',
+        runningTimestamp: RESTARTED, finishTimestamp: '2026-03-01T10:04:59Z', exitCodes: { main: 143 },
       },
     ],
     [
@@ -148,7 +148,7 @@ describe('pod observe', () => {
       ),
       {
         state: 'Terminated', result: 'Killed', reason: 'Evicted', message: 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 48Mi.',
-        runningTimestamp: RUNNING, finishTimestamp: FINISHED,
+        runningTimestamp: RUNNING, finishTimestamp: FINISHED, exitCodes: { main: 137 },
       },
     ],
     [
@@ -156,7 +156,7 @@ describe('pod observe', () => {
       pod(failedPod([main(terminated(143, 'Error'))], { conditions: [condition('DisruptionTarget', 'True', 'PreemptionByScheduler', 'default-scheduler: preempting to accommodate a higher priority pod')] })),
       {
         state: 'Terminated', result: 'Killed', reason: 'PreemptionByScheduler', message: 'default-scheduler: preempting to accommodate a higher priority pod',
-        runningTimestamp: RUNNING, finishTimestamp: FINISHED,
+        runningTimestamp: RUNNING, finishTimestamp: FINISHED, exitCodes: { main: 143 },
       },
     ],
     [
@@ -164,7 +164,7 @@ describe('pod observe', () => {
       pod(failedPod([main(terminated(143, 'Error'))], { reason: 'Terminated', message: 'Pod was terminated in response to imminent node shutdown.' })),
       {
         state: 'Terminated', result: 'Killed', reason: 'Terminated', message: 'Pod was terminated in response to imminent node shutdown.',
-        runningTimestamp: RUNNING, finishTimestamp: FINISHED,
+        runningTimestamp: RUNNING, finishTimestamp: FINISHED, exitCodes: { main: 143 },
       },
     ],
     [
@@ -176,7 +176,7 @@ describe('pod observe', () => {
       ),
       {
         state: 'Terminated', result: 'Killed', reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline',
-        runningTimestamp: RESTARTED, finishTimestamp: FINISHED,
+        runningTimestamp: RESTARTED, finishTimestamp: FINISHED, exitCodes: { main: 137 },
       },
     ],
     [
@@ -193,7 +193,7 @@ describe('pod observe', () => {
       pod(failedPod([main(terminated(128, 'StartError', 'exec: "etl": executable file not found in $PATH', EPOCH))])),
       {
         state: 'Terminated', result: 'Failed', reason: 'StartError', message: 'exec: "etl": executable file not found in $PATH',
-        finishTimestamp: FINISHED, taskResult: 'exec: "etl": executable file not found in $PATH',
+        finishTimestamp: FINISHED, taskResult: 'exec: "etl": executable file not found in $PATH', exitCodes: { main: 128 },
       },
     ],
     [

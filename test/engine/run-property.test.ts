@@ -6,7 +6,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TERMINAL_PHASES } from '../../engine/run/index.js';
 import { taskName } from '../../engine/names.js';
+import type { RetryRuleSpec } from '../../engine/schema/template.js';
 import { iso, makeRun, RunSim } from './run-sim.js';
+
+/** Retry rule sets over what the simulated tasks do (fail with Error, get evicted, time out). */
+const RULE_SETS: Record<string, RetryRuleSpec[]> = {
+  evictionNotCounted: [{ name: 'eviction', when: 'reason == "Evicted"', action: 'RetryNotCounted' }],
+  errorFailsIndex: [{ name: 'error', when: 'reason == "Error" && attempt >= 2', action: 'FailIndex' }, { when: 'reason == "Evicted"', action: 'RetryNotCounted' }],
+  timeoutFailsRun: [{ name: 'timeout', when: 'reason in ["PendingTimeout", "TaskTimeout", "Evicted"]', action: 'FailRun' }],
+};
 
 const runConfig = fc.record({
   count: fc.integer({ min: 1, max: 3 }),
@@ -17,9 +25,11 @@ const runConfig = fc.record({
   completionStrategy: fc.constantFrom('AllSuccessful' as const, 'AnySuccessful' as const),
   materialization: fc.constantFrom('Rendered' as const, 'Deferred' as const),
   killAt: fc.option(fc.integer({ min: 0, max: 900 }), { nil: undefined }),
+  rules: fc.constantFrom(undefined, ...Object.keys(RULE_SETS)),
+  maxUncountedRetries: fc.constantFrom(undefined, 1),
 });
 
-const change = fc.record({ pick: fc.nat(), to: fc.constantFrom('run', 'succeed', 'fail', 'vanish', 'killing', 'honourKill', 'recreate') });
+const change = fc.record({ pick: fc.nat(), to: fc.constantFrom('run', 'succeed', 'fail', 'evict', 'vanish', 'killing', 'honourKill', 'recreate') });
 const step = fc.record({
   advance: fc.integer({ min: 0, max: 120 }),
   gitOpsApplies: fc.boolean(),
@@ -31,8 +41,16 @@ const step = fc.record({
 type ValueOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
 
 function simulate(config: ValueOf<typeof runConfig>, steps: readonly ValueOf<typeof step>[]): void {
-  const { count, completionStrategy, materialization, killAt, ...template } = config;
-  const run = makeRun({ materialization, ...(killAt !== undefined && { killTimestamp: iso(killAt) }), template: { ...template, parallelism: { withCount: count, completionStrategy } } });
+  const { count, completionStrategy, materialization, killAt, rules, maxUncountedRetries, ...template } = config;
+  const retryRules = rules === undefined ? undefined : RULE_SETS[rules];
+  const run = makeRun({
+    materialization,
+    ...(killAt !== undefined && { killTimestamp: iso(killAt) }),
+    template: { ...template, parallelism: { withCount: count, completionStrategy }, ...(retryRules && { retryRules, ...(maxUncountedRetries !== undefined && { maxUncountedRetries }) }) },
+  });
+  const uncountedCap = retryRules?.some((rule) => rule.action === 'RetryNotCounted') ? (maxUncountedRetries ?? 10) : 0;
+  /** Indexes a FailIndex or FailRun decision ended: never attempted again. */
+  const ended = new Set<string>();
   const sim = new RunSim(run);
   const everObserved = new Set<string>();
   let lagging: { index: { indexNumber?: number }; retryIndex: number }[] = [];
@@ -55,7 +73,8 @@ function simulate(config: ValueOf<typeof runConfig>, steps: readonly ValueOf<typ
     if (!createsSeen) lagging = [...plan.create];
     const status = plan.status;
     for (const create of plan.create) {
-      expect(create.retryIndex).toBeLessThan(config.maxAttempts);
+      expect(create.retryIndex).toBeLessThan(config.maxAttempts + uncountedCap);
+      expect(ended.has(JSON.stringify(create.index))).toBe(false);
       expect(everObserved.has(taskName('nightly', create.index, create.retryIndex))).toBe(false);
       if (materialization === 'Rendered') expect(create.retryIndex).toBeGreaterThan(0);
     }
@@ -71,6 +90,8 @@ function simulate(config: ValueOf<typeof runConfig>, steps: readonly ValueOf<typ
     }
     if (TERMINAL_PHASES.has(status.phase)) finishedAs ??= status.phase;
     for (const ref of status.tasks ?? []) {
+      if (ref.retryRule?.action === 'FailIndex' || ref.retryRule?.action === 'FailRun') ended.add(JSON.stringify(ref.parallelIndex));
+      if (ref.retryRule?.action === 'FailRun') expect(TERMINAL_PHASES.has(status.phase) || status.phase === 'Terminating' || status.phase === 'Killing').toBe(true);
       if (finishedRefs.has(ref.name)) expect(ref).toStrictEqual(finishedRefs.get(ref.name));
       else if (ref.finishTimestamp) finishedRefs.set(ref.name, ref);
     }
@@ -85,7 +106,9 @@ function simulate(config: ValueOf<typeof runConfig>, steps: readonly ValueOf<typ
     const names = status.tasks?.map((ref) => ref.name) ?? [];
     expect(new Set(names).size).toBe(names.length);
     expect(status.createdTasks ?? 0).toBe(names.length);
-    expect(names.length).toBeLessThanOrEqual(count * config.maxAttempts);
+    expect(names.length).toBeLessThanOrEqual(count * (config.maxAttempts + uncountedCap));
+    const uncounted = (status.tasks ?? []).filter((ref) => ref.retryRule?.action === 'RetryNotCounted');
+    for (let index = 0; index < count; index++) expect(uncounted.filter((ref) => ref.parallelIndex.indexNumber === index).length).toBeLessThanOrEqual(uncountedCap);
     const conditions = Object.fromEntries((status.conditions ?? []).map((c) => [c.type, c.status]));
     const terminal = TERMINAL_PHASES.has(status.phase);
     expect(conditions).toMatchObject({
@@ -120,6 +143,7 @@ function applyChange(sim: RunSim, pick: number, to: string): void {
   if (to === 'run' && state === 'Starting') sim.running(name);
   else if (to === 'succeed') sim.finish(name, 'Succeeded');
   else if (to === 'fail') sim.finish(name, 'Failed', 'Error');
+  else if (to === 'evict') sim.finish(name, 'Killed', 'Evicted');
   else if (to === 'vanish') sim.vanish(name);
   else if (to === 'killing') sim.observe(name, { ...sim.tasks.get(name)!.observation, state: 'Killing' });
   else if (to === 'honourKill' && sim.ref(name)?.killRequest) sim.finish(name, 'Failed', 'DeadlineExceeded');
@@ -134,7 +158,7 @@ describe('planRun properties', () => {
 describe('planRun regressions found by the property', () => {
   it('a pending timeout that fails the run stops the other index without leaving its timeout as a wake-up', () => {
     simulate(
-      { count: 2, maxAttempts: 2, retryDelaySeconds: 0, taskPendingTimeoutSeconds: 60, taskTimeoutSeconds: 0, completionStrategy: 'AllSuccessful', materialization: 'Rendered', killAt: undefined },
+      { count: 2, maxAttempts: 2, retryDelaySeconds: 0, taskPendingTimeoutSeconds: 60, taskTimeoutSeconds: 0, completionStrategy: 'AllSuccessful', materialization: 'Rendered', killAt: undefined, rules: undefined, maxUncountedRetries: undefined },
       [
         { advance: 0, gitOpsApplies: true, createsSeen: false, changes: [] },
         { advance: 60, gitOpsApplies: false, createsSeen: false, changes: [{ pick: 0, to: 'run' }] },

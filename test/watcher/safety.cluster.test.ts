@@ -119,7 +119,11 @@ describe('strays: a new object under a finished or tombstoned task\'s name', () 
       const retried = await waitForRun(client, ns.name, name, 'a retry per index, every stray stopped', (r) => r.status?.tasks?.length === 2 * INDEXES && r.status.strayTasks?.filter((s) => s.killRequest).length === INDEXES);
       expect(retried.status!.tasks!.filter((t) => t.retryIndex === 0).map((t) => t.status.state)).toEqual(Array(INDEXES).fill('DeletedFinalStateUnknown'));
       for (const task of tasks) {
-        const stray = await client.get<KubeObject & { spec: { activeDeadlineSeconds?: number } }>('v1', 'Pod', ns.name, task.metadata.name);
+        // The kill request is recorded in the status before the patch is sent: wait for the patch.
+        const stray = await waitUntil(`${task.metadata.name} patched`, async () => {
+          const pod = await client.get<KubeObject & { spec: { activeDeadlineSeconds?: number } }>('v1', 'Pod', ns.name, task.metadata.name);
+          return pod.spec.activeDeadlineSeconds !== undefined ? pod : undefined;
+        });
         expect(stray.spec.activeDeadlineSeconds, `${task.metadata.name} stopped in place`).toBe(1);
       }
       const retries = Array.from({ length: INDEXES }, (_, index) => `${name}-${index}-1`);
