@@ -13,7 +13,7 @@ describe('taskplane status <run>', () => {
       ],
     };
     const text = runDetail({ ...run, status } as never, Date.parse('2026-11-21T01:00:00Z'), (text) => text);
-    const rows = text.split('\n').filter((line) => /^\d /.test(line)).map((line) => line.split(/\s{2,}/).map((cell) => cell.trim()));
+    const rows = tableRows(text);
     expect(rows).toEqual([
       ['0', 'ended', 'ended', 'Failed (Error)'],
       ['1', 'Succeeded', '-', '-'],
@@ -32,7 +32,7 @@ describe('taskplane status <run>', () => {
       ],
     };
     const text = runDetail({ ...run, status } as never, Date.parse('2026-11-21T01:00:00Z'), (text) => text);
-    const rows = text.split('\n').filter((line) => /^\d /.test(line)).map((line) => line.split(/\s{2,}/).map((cell) => cell.trim()));
+    const rows = tableRows(text);
     expect(rows).toEqual([
       ['0', 'Failed (Error)', 'Running 10m', '-'],
       ['1', 'Failed (Error)', 'Starting 2m', '-'],
@@ -49,7 +49,12 @@ describe('taskplane status <run>', () => {
     const status = { phase: 'Running' as const, tasks: [evicted(0), evicted(1), { ...evicted(2), status: { state: 'Running' as const }, retryRule: undefined }] };
     const text = runDetail({ ...run, status } as never, Date.parse('2026-11-21T01:00:00Z'), (text) => text);
     expect(text.split('\n').find((line) => line.startsWith('INDEX'))!.split(/\s{2,}/)).toEqual(['INDEX', 'ATTEMPT 0', 'ATTEMPT 1', 'ATTEMPT 2']);
-    const rows = text.split('\n').filter((line) => /^\d /.test(line)).map((line) => line.split(/\s{2,}/).map((cell) => cell.trim()));
+    const rows = tableRows(text);
     expect(rows).toEqual([['0', 'Killed (Evicted)', 'Killed (Evicted)', 'Running']]);
   });
 });
+
+/** The index rows of the detail's table, split into cells. */
+function tableRows(text: string): string[][] {
+  return text.split('\n').filter((line) => /^\d /.test(line)).map((line) => line.split(/\s{2,}/).map((cell) => cell.trim()));
+}
