@@ -20,7 +20,7 @@ import type { HttpTaskSpec, HttpTaskStatus } from '../engine/schema/http.js';
 import type { Clock } from './clock.js';
 import { HttpFailure, type HttpClient } from './http-client.js';
 import type { HttpTaskVerdict } from './http-admission.js';
-import { LABEL_RUN } from '../engine/labels.js';
+import { runBucket } from './cache-indexes.js';
 import { prepareRequest, redactSecrets, type PreparedRequest } from './http-request.js';
 import { isConflict, isNotFound, type KubeClient, type KubeObject } from './kube/client.js';
 import type { Reflector } from './kube/reflector.js';
@@ -30,6 +30,7 @@ export type HttpTaskObject = KubeObject & { spec: HttpTaskSpec; status?: HttpTas
 export interface HttpRunnerOptions {
   readonly client: KubeClient;
   /** The HttpTask cache (shared with the run reconciler). */
+  /** The HttpTask cache, indexed by run (cache-indexes.ts `taskRunBucket`). */
   readonly tasks: Reflector<KubeObject>;
   readonly http: HttpClient;
   readonly logger: Logger;
@@ -79,8 +80,8 @@ export class HttpRunner {
   /** A run's status changed: its tasks that waited for the run to record them may go now. */
   runChanged(namespace: string | undefined, run: string): void {
     if (!this.options.isLeader()) return;
-    for (const task of this.options.tasks.list()) {
-      if (task.metadata.namespace === namespace && task.metadata.labels?.[LABEL_RUN] === run && !task.status) this.consider(task as HttpTaskObject);
+    for (const task of this.options.tasks.byIndex(runBucket(namespace, run))) {
+      if (!task.status) this.consider(task as HttpTaskObject);
     }
   }
 
