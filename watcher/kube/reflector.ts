@@ -23,6 +23,8 @@ export interface ReflectorOptions {
    * `byIndex` hands out one bucket instead of a scan of the whole cache.
    */
   readonly indexBy?: (object: KubeObject) => string | undefined;
+  /** client-go's transform: what the cache keeps of each object (e.g. without managedFields). */
+  readonly transform?: <O extends KubeObject>(object: O) => O;
 }
 
 export type ReflectorEvent = 'add' | 'update' | 'delete';
@@ -156,7 +158,8 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
     return resourceVersion;
   }
 
-  private upsert(object: T): void {
+  private upsert(received: T): void {
+    const object = this.options.transform ? this.options.transform(received) : received;
     const previous = this.store.get(key(object));
     if (previous?.metadata.resourceVersion === object.metadata.resourceVersion) return;
     this.put(key(object), object, previous);
