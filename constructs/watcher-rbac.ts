@@ -31,8 +31,9 @@ export function watcherRules(executors: readonly WatcherExecutor[]): WatcherPoli
     // OwnerReferencesPermissionEnforcement admission plugin (where enabled) allows only with this.
     // Custom resources have no finalizers subresource: this grants no other request.
     { apiGroups: ['taskplane.dev'], resources: ['jobruns/finalizers'], verbs: ['update'] },
-    // Events on JobRuns and JobConfigs (core v1, one new Event per transition; never patched or read back).
-    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    // Events on JobRuns and JobConfigs (core v1): created, and patched to count repeats the way
+    // client-go's recorder aggregates them (watcher/event-recorder.ts); never read back.
+    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     // Task caching (watcher/cache-entries.ts): a config's entries listed by label; written by server-side
     // apply (a PATCH that may create, so create too); evicted past maxAge and maxEntries. No get, no watch, no update.
     { apiGroups: ['taskplane.dev'], resources: ['taskcacheentries'], verbs: ['list', 'create', 'patch', 'delete'] },

@@ -30,6 +30,7 @@ import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
 import { Scheduler, type SchedulerPolicy } from './scheduler.js';
 import { configBucket, runConfigBucket } from './cache-indexes.js';
+import { EventRecorder } from './event-recorder.js';
 import { TaskCaches } from './task-caches.js';
 import { CacheEntries } from './cache-entries.js';
 import { observeTasks, ownedBy, runExecutor } from './tasks.js';
@@ -94,6 +95,7 @@ export class Watcher {
   private readonly runs: Reflector<RunObject>;
   private readonly configs: Reflector<ConfigObject>;
   private readonly tasks: TaskCaches;
+  private readonly events: EventRecorder;
   private readonly queue: WorkQueue;
   private readonly elector?: LeaderElector;
   private readonly health: ApiHealth;
@@ -122,6 +124,7 @@ export class Watcher {
       metrics.apiRequests.inc({ verb, resource, code: String(status) });
       this.health.observe(status);
     });
+    this.events = new EventRecorder(this.client, this.clock, FIELD_MANAGER, options.logger);
     this.tasks = new TaskCaches(this.client, {
       namespace: options.namespace,
       syncTimeoutMs: options.taskCacheSyncTimeoutMs,
@@ -423,7 +426,7 @@ export class Watcher {
       if (refused) {
         const refusal = planRun({ ...snapshot, run: written, rejection: refused });
         await this.writeStatus(key, written, refusal, signal);
-        for (const event of refusal.events) await this.recordEvent(run, event.type, event.reason, event.message, signal);
+        await this.events.record(run, refusal.events, signal);
         return undefined;
       }
     }
@@ -433,7 +436,7 @@ export class Watcher {
       const createdByWatcher = target !== undefined && kill.reason !== 'StrayTask' && ownedBy(target, run);
       if (target && selected) await this.killTask(run, target, selected.executor.kill({ object: target as never, createdByWatcher }, selected.template, now), kill.reason, signal);
     }
-    for (const event of plan.events) await this.recordEvent(run, event.type, event.reason, event.message, signal);
+    await this.events.record(run, plan.events, signal);
     this.noteTransitions(run, plan);
     if (caching && plan.cache) {
       this.options.metrics.cacheLookups.inc({ result: 'hit' }, plan.cache.hits.length);
@@ -542,30 +545,10 @@ export class Watcher {
     else await this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`, signal);
   }
 
-  private async recordEvent(run: RunObject | ConfigObject, type: string, reason: string, message: string, signal?: AbortSignal): Promise<void> {
-    const now = this.clock.now().toISOString();
-    signal?.throwIfAborted();
-    try {
-      await this.client.create({
-        apiVersion: 'v1',
-        kind: 'Event',
-        // Named like client-go's recorder: the object's name and a unique hex suffix (fixed width, so names sort by time).
-        metadata: { name: `${run.metadata.name}.${process.hrtime.bigint().toString(16).padStart(16, '0')}`, namespace: run.metadata.namespace },
-        involvedObject: { apiVersion: GROUP_VERSION, kind: run.kind, name: run.metadata.name, namespace: run.metadata.namespace, uid: run.metadata.uid },
-        type,
-        reason,
-        message,
-        source: { component: FIELD_MANAGER },
-        reportingComponent: FIELD_MANAGER,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      }, signal);
-    } catch (error) {
-      // Events are best effort: a run's status is the record.
-      this.options.logger.debug({ err: (error as Error).message }, 'event not recorded');
-    }
+  private async recordEvent(object: RunObject | ConfigObject, type: string, reason: string, message: string, signal?: AbortSignal): Promise<void> {
+    await this.events.record(object, [{ type, reason, message }], signal);
   }
+
 
   private noteTransitions(run: RunObject, plan: RunPlan): void {
     const before = new Map((run.status?.tasks ?? []).map((t) => [t.name, `${t.status.state}/${t.status.result ?? ''}`]));

@@ -4,7 +4,7 @@
  * attempts the run makes. Folded are every attempt of a terminated index, and the older attempts of
  * an index still retrying (its latest attempt stays a ref: retries wait from its finish). Indexes
  * folded alike share one `status.foldedTasks` entry that lists their positions as ranges ("0-3,7",
- * as Kubernetes writes a Job's completedIndexes). Each attempt's detail is in its TaskFinished event.
+ * as Kubernetes writes a Job's completedIndexes). Each attempt's outcome is in a TaskFinished event.
  *
  * The planner decides the same on a folded status as on the full one (test/engine/run-bounds.test.ts):
  * a folded attempt counts as finished, a folded success keeps its index succeeded, and an object seen

@@ -86,9 +86,12 @@ export async function markPodRunning(client: KubeClient, namespace: string, name
   await client.mergePatch(pod, { status: runningStatus(pod) }, 'status');
 }
 
+/** A run's events, one entry per occurrence: an Event the recorder aggregated (its `count`) stands for that many. */
 export async function events(client: KubeClient, namespace: string, runName: string): Promise<{ reason: string; type: string; message: string }[]> {
-  const list = await client.list<KubeObject & { reason: string; type: string; message: string; involvedObject: { name: string } }>('v1', 'Event', {}, namespace);
-  return list.items.filter((e) => e.involvedObject.name === runName).map(({ reason, type, message }) => ({ reason, type, message }));
+  const list = await client.list<KubeObject & { reason: string; type: string; message: string; count?: number; involvedObject: { name: string } }>('v1', 'Event', {}, namespace);
+  return list.items
+    .filter((e) => e.involvedObject.name === runName)
+    .flatMap(({ reason, type, message, count }) => Array.from({ length: count ?? 1 }, () => ({ reason, type, message })));
 }
 
 export const podTask = (args: string[] = ['true']) => ({ containers: [{ name: 'main', image: 'busybox:1.36', command: ['sh', '-c'], args }] });

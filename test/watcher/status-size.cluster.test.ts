@@ -10,6 +10,8 @@ import { FOLD_THRESHOLD_BYTES, STATUS_BUDGET_BYTES, statusBytes } from '../../en
 import { MAX_RESULT_BYTES, RESULTS_BUDGET_BYTES } from '../../engine/run/results.js';
 import { jobConfigCrd, jobRunCrd } from '../../engine/schema/crd.js';
 import type { Watcher } from '../../watcher/controller.js';
+import { AGGREGATE_AFTER } from '../../watcher/event-recorder.js';
+import type { KubeObject } from '../../watcher/kube/client.js';
 import { applyCrds, createNamespace, finishPod, waitUntil, type TestNamespace } from '../cluster/client.js';
 import { applyAsGitOps, ARGOCD, events, podTask, startWatcher, synthRun, testClient, waitForRun } from './helpers.js';
 
@@ -68,9 +70,12 @@ describe(`a run of ${TASKS} tasks with ${MAX_RESULT_BYTES}-byte results`, () => 
     // Never re-run: exactly one Pod per index, none created by the watcher.
     const pods = await client.list('v1', 'Pod', { labelSelector: 'taskplane.dev/run=big-r1' }, ns.name);
     expect(pods.items.map((p) => p.metadata.name).sort()).toEqual(tasks.map((t) => t.metadata.name).sort());
-    // Each attempt's detail is in its event, folded or not.
+    // Each attempt's outcome is in an event, folded or not...
     const finished = (await events(client, ns.name, 'big-r1')).filter((e) => e.reason === 'TaskFinished');
     expect(finished).toHaveLength(TASKS);
+    // ...in a few Event objects: ten of their own, the rest combined with a count (watcher/event-recorder.ts).
+    const objects = (await client.list<KubeObject & { reason: string; involvedObject: { name: string } }>('v1', 'Event', {}, ns.name)).items.filter((e) => e.involvedObject.name === 'big-r1' && e.reason === 'TaskFinished');
+    expect(objects).toHaveLength(AGGREGATE_AFTER + 1);
   }, 600_000);
 
   const WIDE = 1000;
