@@ -165,8 +165,10 @@ describe('timeouts and kills', () => {
     await applyAsGitOps([config, run, ...tasks]);
     const retried = await waitForRun(client, ns.name, 'stuck-r1', 'a second attempt', (r) => (r.status?.tasks?.length ?? 0) === 2, 20_000);
     expect(retried.status!.tasks![0]!.status).toMatchObject({ result: 'Killed', reason: 'PendingTimeout' });
-    const first = await client.get<KubeObject & { spec: { activeDeadlineSeconds?: number } }>('v1', 'Pod', ns.name, 'stuck-r1-0-0');
-    expect(first.spec.activeDeadlineSeconds).toBeGreaterThanOrEqual(1);
+    // The kill is patched after the status that records it (status first): wait for it, do not race it.
+    const deadline = await waitUntil('the kill on the first attempt', async () =>
+      (await client.get<KubeObject & { spec: { activeDeadlineSeconds?: number } }>('v1', 'Pod', ns.name, 'stuck-r1-0-0')).spec.activeDeadlineSeconds);
+    expect(deadline).toBeGreaterThanOrEqual(1);
   });
 
   it('task timeout: a running task over its limit is stopped and counts as a failed attempt', async () => {
