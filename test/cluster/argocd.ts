@@ -207,11 +207,16 @@ export async function startArgoCd(cp: ControlPlane, options: ArgoCdOptions): Pro
     async sync(name, timeoutMs = 90_000) {
       // startedAt has a resolution of one second, and a sync can take less: each request names itself.
       const username = `taskplane-test-${++syncRequests}`;
-      await client.mergePatch(app(name), { operation: { initiatedBy: { username }, sync: { revision: 'main', syncStrategy: { hook: {} } } } });
+      const request = () => client.mergePatch(app(name), { operation: { initiatedBy: { username }, sync: { revision: 'main', syncStrategy: { hook: {} } } } });
+      // Like `argocd app sync`, which refuses while another operation runs: ask only when none does. An
+      // automated sync that starts at the same moment can replace the request; then it is asked again.
       return waitUntil(`Application ${name} synced by request ${username}`, async () => {
         const got = await getApplication(name);
         const state = got.status?.operationState;
-        return !got.operation && state?.operation?.initiatedBy?.username === username && ['Succeeded', 'Failed', 'Error'].includes(state.phase ?? '') ? got : undefined;
+        const ours = state?.operation?.initiatedBy?.username === username;
+        if (!got.operation && ours && ['Succeeded', 'Failed', 'Error'].includes(state.phase ?? '')) return got;
+        if (!got.operation && state?.phase !== 'Running' && !ours) await request();
+        return undefined;
       }, timeoutMs);
     },
     async resourceTree(name) {
