@@ -72,9 +72,7 @@ export class EventRecorder {
     const batch = new Map<string, { event: EventSpec; occurrences: number }>();
     for (const event of events) {
       const { key, message } = this.aggregate(object, event, now.getTime());
-      const entry = batch.get(key);
-      if (entry) batch.set(key, { event: { ...event, message }, occurrences: entry.occurrences + 1 });
-      else batch.set(key, { event: { ...event, message }, occurrences: 1 });
+      batch.set(key, { event: { ...event, message }, occurrences: (batch.get(key)?.occurrences ?? 0) + 1 });
     }
     for (const [key, { event, occurrences }] of batch) {
       signal?.throwIfAborted();
