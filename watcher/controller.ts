@@ -254,6 +254,7 @@ export class Watcher {
     await Promise.all([...this.workers, this.scheduler.stop()]);
     await this.http?.runner.stop();
     await this.elector?.stop();
+    await this.events.stop();
     await Promise.all([this.runs.stop(), this.configs.stop(), this.tasks.stop(), this.http?.client.close()]);
   }
 
@@ -418,7 +419,7 @@ export class Watcher {
     if (foreign) {
       const who = foreign.managers.join(', ') || 'another writer';
       const what = foreign.ours ? "restored the watcher's record" : 'the watcher restarted and has no record of its own to restore; it goes on from this status';
-      await this.recordEvent(run, 'Warning', 'ForeignStatusWrite', `status was written by ${who}, not the watcher; ${what}`, signal);
+      this.recordEvent(run, 'Warning', 'ForeignStatusWrite', `status was written by ${who}, not the watcher; ${what}`);
     }
     for (const object of rendered) {
       const refused = await this.createTask(written, object, signal);
@@ -426,7 +427,7 @@ export class Watcher {
       if (refused) {
         const refusal = planRun({ ...snapshot, run: written, rejection: refused });
         await this.writeStatus(key, written, refusal, signal);
-        await this.events.record(run, refusal.events, signal);
+        this.events.record(run, refusal.events);
         return undefined;
       }
     }
@@ -436,7 +437,7 @@ export class Watcher {
       const createdByWatcher = target !== undefined && kill.reason !== 'StrayTask' && ownedBy(target, run);
       if (target && selected) await this.killTask(run, target, selected.executor.kill({ object: target as never, createdByWatcher }, selected.template, now), kill.reason, signal);
     }
-    await this.events.record(run, plan.events, signal);
+    this.events.record(run, plan.events);
     this.noteTransitions(run, plan);
     if (caching && plan.cache) {
       this.options.metrics.cacheLookups.inc({ result: 'hit' }, plan.cache.hits.length);
@@ -461,7 +462,7 @@ export class Watcher {
     if (!changed) return;
     try {
       await this.writeStatus(key, run, { status, create: [], kill: [], events: [] }, signal);
-      await this.recordEvent(run, 'Warning', failure.transient.reason, failure.transient.message, signal);
+      this.recordEvent(run, 'Warning', failure.transient.reason, failure.transient.message);
     } catch (writeError) {
       this.options.logger.debug({ run: key, err: (writeError as Error).message }, 'could not report the failure on the run');
     }
@@ -542,13 +543,12 @@ export class Watcher {
     this.options.metrics.kills.inc({ reason });
     if (action.kind === 'mergePatch') await this.client.mergePatch(live, action.patch, undefined, signal);
     else if (action.kind === 'delete') await this.client.delete(live, live.metadata.uid, signal).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-    else await this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`, signal);
+    else this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`);
   }
 
-  private async recordEvent(object: RunObject | ConfigObject, type: string, reason: string, message: string, signal?: AbortSignal): Promise<void> {
-    await this.events.record(object, [{ type, reason, message }], signal);
+  private recordEvent(object: RunObject | ConfigObject, type: string, reason: string, message: string): void {
+    this.events.record(object, [{ type, reason, message }]);
   }
-
 
   private noteTransitions(run: RunObject, plan: RunPlan): void {
     const before = new Map((run.status?.tasks ?? []).map((t) => [t.name, `${t.status.state}/${t.status.result ?? ''}`]));
