@@ -212,6 +212,11 @@ export class Watcher {
     return this.elector?.isLeader ?? true;
   }
 
+  /** Resolves once the events recorded so far are written (they are written off the reconcile path). */
+  flushEvents(): Promise<void> {
+    return this.events.flush();
+  }
+
   /** Ready while the watcher can reconcile; see `readiness`. */
   ready(): boolean {
     return this.readiness().length === 0;
