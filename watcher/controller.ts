@@ -32,6 +32,7 @@ import { Scheduler, type SchedulerPolicy } from './scheduler.js';
 import { configBucket, runConfigBucket } from './cache-indexes.js';
 import { EventRecorder } from './event-recorder.js';
 import { TaskCaches } from './task-caches.js';
+import { slowStart } from './slow-start.js';
 import { CacheEntries } from './cache-entries.js';
 import { observeTasks, ownedBy, runExecutor } from './tasks.js';
 import { RunAdmission } from './admission.js';
@@ -426,15 +427,16 @@ export class Watcher {
       const what = foreign.ours ? "restored the watcher's record" : 'the watcher restarted and has no record of its own to restore; it goes on from this status';
       this.recordEvent(run, 'Warning', 'ForeignStatusWrite', `status was written by ${who}, not the watcher; ${what}`);
     }
-    for (const object of rendered) {
-      const refused = await this.createTask(written, object, signal);
+    const refused = await slowStart(rendered, async (object) => {
+      const refusal = await this.createTask(written, object, signal);
       issued.add(object.metadata.name);
-      if (refused) {
-        const refusal = planRun({ ...snapshot, run: written, rejection: refused });
-        await this.writeStatus(key, written, refusal, signal);
-        this.events.record(run, refusal.events);
-        return undefined;
-      }
+      return refusal;
+    });
+    if (refused) {
+      const refusal = planRun({ ...snapshot, run: written, rejection: refused });
+      await this.writeStatus(key, written, refusal, signal);
+      this.events.record(run, refusal.events);
+      return undefined;
     }
     for (const kill of plan.kill) {
       const target = objects.find((o) => o.metadata.name === kill.name && o.metadata.namespace === run.metadata.namespace);
