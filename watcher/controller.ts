@@ -149,6 +149,7 @@ export class Watcher {
       this.ownership.forget(key);
       this.issuedCreates.delete(key);
       this.queue.add(configOf(run));
+      this.wakeQueued(run);
     });
     this.runs.on('update', (run, old) => {
       const key = runKey(run.metadata.namespace, run.metadata.name);
@@ -157,8 +158,10 @@ export class Watcher {
       if (run.metadata.generation !== old.metadata.generation || run.metadata.deletionTimestamp !== old.metadata.deletionTimestamp || foreignStatus) {
         this.queue.add(key);
       }
-      // ...but a run that started or finished changes its config's counts.
+      // ...but a run that started or finished changes its config's counts,
       if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
+      // and one that finished frees a slot: once the cache says so, or the queued runs would still count it.
+      if (TERMINAL_PHASES.has(run.status?.phase) && !TERMINAL_PHASES.has(old.status?.phase)) this.wakeQueued(run);
       // HttpTasks wait until their run has recorded them.
       if (!isDeepStrictEqual(run.status?.tasks, old.status?.tasks)) this.http?.runner.runChanged(run.metadata.namespace, run.metadata.name);
     });
@@ -567,14 +570,13 @@ export class Watcher {
     const phase = plan.status.phase;
     if (phase !== run.status?.phase) {
       this.options.logger.info({ run: run.metadata.name, namespace: run.metadata.namespace, phase, from: run.status?.phase }, 'run phase changed');
-      // A run that finished frees a slot: queued runs of the same config may start now.
-      if (phase && TERMINAL_PHASES.has(phase)) {
-        for (const other of this.configRuns(run.metadata.namespace, run.spec.configName)) {
-          if (!other.status?.startTime) {
-            this.queue.add(runKey(other.metadata.namespace, other.metadata.name));
-          }
-        }
-      }
+    }
+  }
+
+  /** Queued runs of `run`'s config may start now (it finished or is gone). */
+  private wakeQueued(run: RunObject): void {
+    for (const other of this.configRuns(run.metadata.namespace, run.spec.configName)) {
+      if (!other.status?.startTime) this.queue.add(runKey(other.metadata.namespace, other.metadata.name));
     }
   }
 }
