@@ -239,19 +239,47 @@ export interface WatcherResult {
   readonly tasks: number;
   readonly apply: { readonly objects: number; readonly seconds: number; readonly perSecond: number; readonly informerAllSeenS?: number; readonly watcherAllSeenS?: number };
   readonly phases: PhaseResult[];
-  readonly retry: { readonly count: number; readonly medianMs: number; readonly p99Ms: number; readonly maxMs: number };
-  readonly memory: { readonly watcherAfterApplyMB: number; readonly watcherPeakMB: number; readonly informerPeakMB: number };
+  /** Present when the objects were applied before the watcher and the bare informer started (WatcherPlan.startup). */
+  readonly startup?: StartupFigures;
+  readonly retry: { readonly rate: number; readonly count: number; readonly medianMs: number; readonly p99Ms: number; readonly maxMs: number };
+  /**
+   * MB. watcherAfterApplyMB: RSS once every task was seen (after start-up with WatcherPlan.startup); watcherEndMB,
+   * watcherPeakMB (VmHWM), informer*: at the end. controlPlane: etcd's and kube-apiserver's RSS and peak at the end.
+   */
+  readonly memory: {
+    readonly watcherAfterApplyMB: number;
+    readonly watcherEndMB: number;
+    readonly watcherPeakMB: number;
+    readonly informerRssMB: number;
+    readonly informerPeakMB: number;
+    readonly controlPlane: Record<string, { readonly rssMB: number; readonly peakMB: number }>;
+  };
   readonly api: { readonly writesBy: Record<string, number>; readonly writes: number; readonly requests: number; readonly transitions: number; readonly reconciles: number; readonly writesPerTransition: number; readonly drivenTransitions: number; readonly writesPerDrivenTransition: number };
 }
 
-/** What both benchmarks share: a control plane, the CRDs, the two observers and the watcher child, all started. */
+/** Start-up against objects that exist already: seconds from each process's spawn, and memory (MB) once started. */
+export interface StartupFigures {
+  /** The bare informer: until it had listed (ADDED) every Pod. */
+  readonly informerListS: number;
+  /** The watcher: until /readyz (runs and configs listed), and until every run's status listed all its tasks (Pods listed, every run reconciled once). */
+  readonly watcherReadyS: number;
+  readonly watcherAllRunsS: number;
+  readonly informerRssMB: number;
+  readonly informerPeakMB: number;
+  /** RSS 15 s after every run was reconciled, and VmHWM at that moment (the start-up's peak). */
+  readonly watcherSteadyRssMB: number;
+  readonly watcherStartupPeakMB: number;
+}
+
+/** What both benchmarks share: a control plane with the CRDs and the reader of JobRun statuses; the bare informer and the watcher start when asked. */
 interface Bench {
   readonly cp: ControlPlane;
   readonly api: Api;
-  readonly pods: Observer;
   readonly statuses: Observer;
-  readonly watcherPid: number;
-  readonly metricsUrl: string;
+  /** Starts the bare Pod informer; resolves once it has listed (synced). */
+  readonly startPods: () => Promise<Observer>;
+  /** Starts `taskplane watch`; resolves once its /readyz answers. `spawnedAt`: wall-clock ms just before the spawn. */
+  readonly startWatcher: () => Promise<{ readonly watcherPid: number; readonly metricsUrl: string; readonly spawnedAt: number }>;
 }
 
 /** Starts a Bench, runs `fn` on it, and stops everything it started (the watcher's log is kept if `fn` throws). */
@@ -277,40 +305,49 @@ async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?:
       return true;
     });
 
-    const pods = Observer.start('pods', cp.kubeconfigPath);
     const statuses = Observer.start('runs', cp.kubeconfigPath);
-    cleanups.push(() => pods.stop(), () => statuses.stop());
-    await pods.ask({ op: 'synced' }, 60_000);
+    cleanups.push(() => statuses.stop());
     await statuses.ask({ op: 'synced' }, 60_000);
 
-    const port = await freePort();
-    const metricsUrl = `http://127.0.0.1:${port}`;
-    const logFile = join(work, 'watcher.log');
-    const fd = openSync(logFile, 'a');
-    const profile = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [];
-    const watcher = spawn(
-      process.execPath,
-      [...profile, 'bin/taskplane.mjs', 'watch', '--kubeconfig', cp.kubeconfigPath, '-n', NS, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`],
-      { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] },
-    );
-    closeSync(fd);
-    const watcherPid = watcher.pid!;
-    const watcherExited = new Promise<void>((resolve) => watcher.once('exit', () => resolve()));
-    // SIGTERM first: a clean exit writes the CPU profile when one was asked for.
-    cleanups.push(async () => {
-      if (watcher.exitCode !== null) return;
-      process.kill(watcherPid, 'SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const exited = await Promise.race([watcherExited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
-      clearTimeout(timer);
-      if (exited) return;
-      process.kill(watcherPid, 'SIGKILL');
-      await watcherExited;
-    });
-    await waitFor('the watcher to be ready', async () => (await httpGet(`${metricsUrl}/readyz`)).status === 200, 60_000);
-    log(`  watcher ready (pid ${watcherPid}, log ${logFile})`);
+    const startPods = async () => {
+      const pods = Observer.start('pods', cp.kubeconfigPath);
+      cleanups.push(() => pods.stop());
+      if (!(await pods.ask({ op: 'synced' }, 600_000))) throw new Error('the bare informer did not sync within 600 s');
+      return pods;
+    };
 
-    const result = await fn({ cp, api, pods, statuses, watcherPid, metricsUrl });
+    const startWatcher = async () => {
+      const port = await freePort();
+      const metricsUrl = `http://127.0.0.1:${port}`;
+      const logFile = join(work, 'watcher.log');
+      const fd = openSync(logFile, 'a');
+      const profile = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [];
+      const spawnedAt = wallMs();
+      const watcher = spawn(
+        process.execPath,
+        [...profile, 'bin/taskplane.mjs', 'watch', '--kubeconfig', cp.kubeconfigPath, '-n', NS, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`],
+        { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] },
+      );
+      closeSync(fd);
+      const watcherPid = watcher.pid!;
+      const watcherExited = new Promise<void>((resolve) => watcher.once('exit', () => resolve()));
+      // SIGTERM first: a clean exit writes the CPU profile when one was asked for.
+      cleanups.push(async () => {
+        if (watcher.exitCode !== null) return;
+        process.kill(watcherPid, 'SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const exited = await Promise.race([watcherExited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
+        clearTimeout(timer);
+        if (exited) return;
+        process.kill(watcherPid, 'SIGKILL');
+        await watcherExited;
+      });
+      await waitFor('the watcher to be ready', async () => (await httpGet(`${metricsUrl}/readyz`)).status === 200, 300_000);
+      log(`  watcher ready (pid ${watcherPid}, log ${logFile})`);
+      return { watcherPid, metricsUrl, spawnedAt };
+    };
+
+    const result = await fn({ cp, api, statuses, startPods, startWatcher });
     failed = false;
     return result;
   } finally {
@@ -328,10 +365,37 @@ async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?:
 }
 
 
-export async function runWatcherBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; cpuProfileDir?: string }): Promise<WatcherResult> {
+/** Which Pods each driven phase writes, as shares of the runs (consecutive slices from the first run). */
+export interface WatcherPlan {
+  /** Status-only phases (Pods to Running): [writes per second, share of the runs], each on the next slice. */
+  readonly running: readonly (readonly [rate: number, share: number])[];
+  /** Then the first attempts of the first `share` of the runs fail at `rate`/s; each gets a retry at once. */
+  readonly failures: { readonly rate: number; readonly share: number };
+  /** Then, as fast as possible, the first attempts of the runs after the failed ones, up to this share, succeed. */
+  readonly successesUpTo: number;
+  /**
+   * Apply every object before the bare informer and the watcher start, then start them one after the
+   * other and time their start-up against the existing objects (list, and for the watcher the first
+   * reconcile of every run). Otherwise both run during the apply.
+   */
+  readonly startup: boolean;
+}
+
+/** The 10,000-task bench: every Pod goes through a status-only phase, 10% fail, the rest succeed. */
+export const FULL_PLAN: WatcherPlan = { running: [[100, 0.1], [200, 0.2], [500, 0.5]], failures: { rate: 200, share: 0.1 }, successesUpTo: 1, startup: false };
+
+/**
+ * The 100,000-task bench (1,000 runs): start-up against everything applied, then phases on 10% of the
+ * runs (10,000 Pods): the rates are the machine's, not the cache's, so more Pods would only take longer.
+ */
+export const SCALE_PLAN: WatcherPlan = { running: [[200, 0.02], [500, 0.08]], failures: { rate: 200, share: 0.02 }, successesUpTo: 0.1, startup: true };
+
+export async function runWatcherBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; cpuProfileDir?: string; plan?: WatcherPlan }): Promise<WatcherResult> {
   const { runs, tasksPerRun, log } = opts;
+  const plan = opts.plan ?? FULL_PLAN;
   const tasks = runs * tasksPerRun;
-  return withBench(opts, async ({ api, pods, statuses, watcherPid, metricsUrl }) => {
+  return withBench(opts, async ({ cp, api, statuses, startPods, startWatcher }) => {
+    const early = plan.startup ? undefined : { pods: await startPods(), ...(await startWatcher()) };
     // ---- apply: JobConfigs, JobRuns, then every first attempt, as Argo CD would ----
     const jobs = Array.from({ length: runs }, (_, i) => plainJob(i, tasksPerRun, 0));
     const runNames = jobs.map((_, i) => runName(i));
@@ -344,14 +408,55 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     const applyEnd = wallMs();
     const applySeconds = (applyEnd - applyStart) / 1000;
     log(`  applied ${jobs.length * 2 + taskObjects.length} objects in ${applySeconds.toFixed(1)} s`);
-    const informerSeen = await pods.ask({ op: 'count', key: 'ADD', target: tasks }, 300_000);
-    const watcherSeen = await statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 300_000);
-    log(`  informer saw all ${tasks} Pods ${fmtS(informerSeen?.at, applyStart)} after the apply began; the watcher's statuses listed them all ${fmtS(watcherSeen?.at, applyStart)}`);
+
+    let startup: StartupFigures | undefined;
+    let pods: Observer;
+    let watcherPid: number;
+    let metricsUrl: string;
+    let informerSeen: { at: number } | undefined;
+    let watcherSeen: { at: number } | undefined;
+    if (early) {
+      ({ pods, watcherPid, metricsUrl } = early);
+      informerSeen = await pods.ask({ op: 'count', key: 'ADD', target: tasks }, 300_000);
+      watcherSeen = await statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 300_000);
+      log(`  informer saw all ${tasks} Pods ${fmtS(informerSeen?.at, applyStart)} after the apply began; the watcher's statuses listed them all ${fmtS(watcherSeen?.at, applyStart)}`);
+    } else {
+      // ---- start-up against the existing objects: the bare informer alone, then the watcher alone ----
+      const informerSpawned = wallMs();
+      pods = await startPods();
+      const informerSynced = (await pods.ask({ op: 'count', key: 'ADD', target: tasks }, 600_000))?.at;
+      const informerMemory = memory(pods.child.pid!);
+      log(`  bare informer: listed ${tasks} Pods ${fmtS(informerSynced, informerSpawned)} after its spawn; RSS ${informerMemory.rssMB.toFixed(0)} MB, peak ${informerMemory.peakMB.toFixed(0)} MB`);
+      const everyRun = statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 900_000);
+      const started = await startWatcher();
+      ({ watcherPid, metricsUrl } = started);
+      const ready = wallMs();
+      const reconciled = (await everyRun)?.at;
+      if (reconciled === undefined) throw new Error(`the watcher's statuses did not list all ${tasks} tasks within 900 s of its start`);
+      const startupPeak = memory(watcherPid).peakMB;
+      // Let the first reconciles' garbage go before calling it steady.
+      await sleep(15_000);
+      const steady = memory(watcherPid);
+      log(
+        `  watcher: ready ${fmtS(ready, started.spawnedAt)} after its spawn, every run's status listed its tasks after ${fmtS(reconciled, started.spawnedAt)}; ` +
+          `RSS ${steady.rssMB.toFixed(0)} MB 15 s later, peak ${startupPeak.toFixed(0)} MB`,
+      );
+      startup = {
+        informerListS: (informerSynced! - informerSpawned) / 1000,
+        watcherReadyS: (ready - started.spawnedAt) / 1000,
+        watcherAllRunsS: (reconciled - started.spawnedAt) / 1000,
+        informerRssMB: informerMemory.rssMB,
+        informerPeakMB: informerMemory.peakMB,
+        watcherSteadyRssMB: steady.rssMB,
+        watcherStartupPeakMB: startupPeak,
+      };
+    }
     const afterApply = memory(watcherPid);
 
     // ---- status changes at increasing rates ----
     const before = await watcherCounters(metricsUrl);
-    const slice = (from: number, to: number) => runNames.slice(Math.round(runs * from), Math.round(runs * to));
+    const shares = { from: 0 };
+    const next = (share: number) => runNames.slice(Math.round(runs * shares.from), Math.round(runs * (shares.from += share)));
     const podsOf = (names: readonly string[], attempt = 0) =>
       names.flatMap((run) => Array.from({ length: tasksPerRun }, (_, index) => ({ run, name: `${run}-${index}-${attempt}`, config: Number(run.slice(4, 8)) })));
     const containers = (config: number) => ({ spec: podSpec(config) });
@@ -397,13 +502,12 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     };
 
     const running = { podPhase: 'Running' as const, match: { retry: 0, state: 'Running' } };
-    await phase('100/s', slice(0, 0.1), running, 100);
-    await phase('200/s', slice(0.1, 0.3), running, 200);
-    await phase('500/s', slice(0.3, 0.8), running, 500);
+    for (const [rate, share] of plan.running) await phase(`${rate}/s`, next(share), running, rate);
 
     // ---- failures: every failed first attempt gets a retry (no retry delay) ----
-    const failedSet = slice(0, 0.1);
-    const failures = await phase('failures 100/s', failedSet, { podPhase: 'Failed', match: { retry: 0, state: 'Terminated', result: 'Failed' } }, 100);
+    shares.from = 0;
+    const failedSet = next(plan.failures.share);
+    const failures = await phase(`failures ${plan.failures.rate}/s`, failedSet, { podPhase: 'Failed', match: { retry: 0, state: 'Terminated', result: 'Failed' } }, plan.failures.rate);
     const retryCount = failedSet.length * tasksPerRun;
     const retriesSeen = await pods.ask({ op: 'count', key: 'ADD:retry', target: retryCount }, 300_000);
     if (!retriesSeen) throw new Error(`not every failed task got a retry within 300 s`);
@@ -413,10 +517,10 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     log(`  failure -> retry created: median ${median(retryLatency).toFixed(0)} ms, p99 ${quantile(retryLatency, 0.99).toFixed(0)} ms (${retryCount} retries)`);
 
     // ---- as fast as possible: the other first attempts succeed ----
-    await phase('max rate', slice(0.1, 1), { podPhase: 'Succeeded', match: { retry: 0, state: 'Terminated', result: 'Succeeded' } }, undefined);
+    await phase('max rate', next(plan.successesUpTo - plan.failures.share), { podPhase: 'Succeeded', match: { retry: 0, state: 'Terminated', result: 'Succeeded' } }, undefined);
 
     // Let the last reconciles (run phases) settle before reading the counters.
-    await waitFor('the watcher queue to drain', async () => metricSum((await httpGet(`${metricsUrl}/metrics`)).body, 'taskplane_queue_depth') === 0, 60_000);
+    await waitFor('the watcher queue to drain', async () => metricSum((await httpGet(`${metricsUrl}/metrics`)).body, 'taskplane_queue_depth') === 0, 120_000);
     await sleep(1000);
     const after = await watcherCounters(metricsUrl);
     const writes = after.writes - before.writes;
@@ -425,6 +529,12 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     const drivenTransitions = phases.reduce((n, p) => n + p.events, 0) + retryCount;
     const end = memory(watcherPid);
     const informerMemory = memory(pods.child.pid!);
+    const controlPlane = Object.fromEntries(
+      (['etcd', 'kube-apiserver'] as const).flatMap((name) => {
+        const pid = cp.pids()[name];
+        return pid === undefined ? [] : [[name, memory(pid)]];
+      }),
+    );
 
     return {
       runs,
@@ -437,9 +547,10 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
         informerAllSeenS: informerSeen && (informerSeen.at - applyStart) / 1000,
         watcherAllSeenS: watcherSeen && (watcherSeen.at - applyStart) / 1000,
       },
+      ...(startup && { startup }),
       phases,
-      retry: { count: retryLatency.length, medianMs: median(retryLatency), p99Ms: quantile(retryLatency, 0.99), maxMs: Math.max(...retryLatency) },
-      memory: { watcherAfterApplyMB: afterApply.rssMB, watcherPeakMB: end.peakMB, informerPeakMB: informerMemory.peakMB },
+      retry: { rate: plan.failures.rate, count: retryLatency.length, medianMs: median(retryLatency), p99Ms: quantile(retryLatency, 0.99), maxMs: Math.max(...retryLatency) },
+      memory: { watcherAfterApplyMB: afterApply.rssMB, watcherEndMB: end.rssMB, watcherPeakMB: end.peakMB, informerRssMB: informerMemory.rssMB, informerPeakMB: informerMemory.peakMB, controlPlane },
       api: {
         writesBy: Object.fromEntries(Object.entries(after.writesBy).map(([k, v]) => [k, v - (before.writesBy[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
         writes,
@@ -488,7 +599,9 @@ export async function runWatcherKwokBench(opts: { runs: number; tasksPerRun: num
   const tasks = runs * tasksPerRun;
   const runTime = opts.runTime ?? '2s';
   // kube-controller-manager's node lifecycle controller lifts the not-ready taint the API server puts on new Nodes.
-  return withBench({ ...opts, controllerManager: true }, async ({ cp, api, pods, statuses, watcherPid, metricsUrl }) => {
+  return withBench({ ...opts, controllerManager: true }, async ({ cp, api, statuses, startPods, startWatcher }) => {
+    const pods = await startPods();
+    const { watcherPid, metricsUrl } = await startWatcher();
     // Capacity for every first attempt and retry at once (the scheduler counts Pods by node, not by phase).
     const nodeCount = 10;
     // KWOK plays 4 Pod stages at a time by default: with three stages per Pod that, not the watcher, sets the pace.
