@@ -5,7 +5,8 @@
  * report why and retry), never hold a worker for good.
  */
 import { LABEL_RUN } from '../engine/labels.js';
-import { runBucket, taskRunBucket, withoutManagedFields } from './cache-indexes.js';
+import { runBucket, taskRunBucket } from './cache-indexes.js';
+import { cachedTask } from './cached-task.js';
 import { ApiError, type KubeClient, type KubeObject } from './kube/client.js';
 import { Reflector } from './kube/reflector.js';
 import type { TaskKind } from './tasks.js';
@@ -97,7 +98,7 @@ export class TaskCaches {
     const id = `${kind.apiVersion}/${kind.kind}`;
     let entry = this.entries.get(id);
     if (entry) return entry;
-    const reflector = new Reflector<KubeObject>(this.client, { ...kind, namespace: this.options.namespace, labelSelector: LABEL_RUN, indexBy: taskRunBucket, transform: withoutManagedFields });
+    const reflector = new Reflector<KubeObject>(this.client, { ...kind, namespace: this.options.namespace, labelSelector: LABEL_RUN, indexBy: taskRunBucket, transform: cachedTask(kind.apiVersion, kind.kind) });
     entry = { reflector };
     const current = entry;
     reflector.on('retry', (error, delayMs) => {
