@@ -33,6 +33,8 @@ export interface ReflectorEvents<T> {
   add: [object: T];
   update: [object: T, previous: T];
   delete: [object: T];
+  /** A page of a list went into the cache: a long list is making progress. */
+  page: [objects: number];
   /** A list (initial or after 410 Gone) completed. */
   synced: [];
   /** An error was handled by retrying; for logs and metrics. */
@@ -146,6 +148,7 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
         seen.add(key(item));
         this.upsert(item);
       }
+      this.emit('page', page.items.length);
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
