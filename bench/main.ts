@@ -201,7 +201,8 @@ function watcherReport(w: WatcherResult, title = 'Watcher throughput'): string {
     : `applied server-side (20 in flight: ${w.apply.objects} objects in ${w.apply.seconds.toFixed(1)} s, ${w.apply.perSecond.toFixed(0)}/s; ` +
       `the bare informer had every Pod after ${w.apply.informerAllSeenS?.toFixed(1) ?? '-'} s, the watcher's statuses listed every task after ${w.apply.watcherAllSeenS?.toFixed(1) ?? '-'} s). `;
   const startupPart = st && [
-    `Start-up against the ${w.tasks} existing Pods and ${w.runs} JobRuns, seconds from the process's spawn; memory from /proc (RSS; peak: VmHWM).`,
+    `Start-up against the ${w.tasks} existing Pods and ${w.runs} JobRuns, seconds from the process's spawn; memory from /proc (RSS; peak: VmHWM). ` +
+      `CPU until every run was reconciled: the watcher ${st.watcherCpuS.toFixed(1)} s, etcd + kube-apiserver ${st.controlPlaneCpuS.toFixed(1)} s (2 cores: ${(2 * st.watcherAllRunsS).toFixed(0)} CPU-seconds in that time).`,
     table(['', 'bare informer', 'watcher', 'watcher/informer'], [
       ['list every Pod (informer) / every run reconciled once (watcher status lists all its tasks)', `${st.informerListS.toFixed(1)} s`, `${st.watcherAllRunsS.toFixed(1)} s (ready: ${st.watcherReadyS.toFixed(1)} s)`, fmtRatio(st.watcherAllRunsS / st.informerListS)],
       ['RSS once started (watcher: 15 s after the last first reconcile)', mb(st.informerRssMB), mb(st.watcherSteadyRssMB), fmtRatio(st.watcherSteadyRssMB / st.informerRssMB)],

@@ -264,6 +264,9 @@ export interface StartupFigures {
   /** The watcher: until /readyz (runs and configs listed), and until every run's status listed all its tasks (Pods listed, every run reconciled once). */
   readonly watcherReadyS: number;
   readonly watcherAllRunsS: number;
+  /** CPU seconds from the watcher's spawn until every run was reconciled: the watcher's, and etcd's + kube-apiserver's. */
+  readonly watcherCpuS: number;
+  readonly controlPlaneCpuS: number;
   readonly informerRssMB: number;
   readonly informerPeakMB: number;
   /** RSS 15 s after every run was reconciled, and VmHWM at that moment (the start-up's peak). */
@@ -428,23 +431,29 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
       const informerMemory = memory(pods.child.pid!);
       log(`  bare informer: listed ${tasks} Pods ${fmtS(informerSynced, informerSpawned)} after its spawn; RSS ${informerMemory.rssMB.toFixed(0)} MB, peak ${informerMemory.peakMB.toFixed(0)} MB`);
       const everyRun = statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 900_000);
+      const controlPlaneCpu = () => (['etcd', 'kube-apiserver'] as const).reduce((sum, name) => sum + cpuSeconds(cp.pids()[name]!), 0);
+      const controlPlaneCpu0 = controlPlaneCpu();
       const started = await startWatcher();
       ({ watcherPid, metricsUrl } = started);
       const ready = wallMs();
       const reconciled = (await everyRun)?.at;
       if (reconciled === undefined) throw new Error(`the watcher's statuses did not list all ${tasks} tasks within 900 s of its start`);
       const startupPeak = memory(watcherPid).peakMB;
+      const cpu = { watcher: cpuSeconds(watcherPid), controlPlane: controlPlaneCpu() - controlPlaneCpu0 };
       // Let the first reconciles' garbage go before calling it steady.
       await sleep(15_000);
       const steady = memory(watcherPid);
       log(
-        `  watcher: ready ${fmtS(ready, started.spawnedAt)} after its spawn, every run's status listed its tasks after ${fmtS(reconciled, started.spawnedAt)}; ` +
+        `  watcher: ready ${fmtS(ready, started.spawnedAt)} after its spawn, every run's status listed its tasks after ${fmtS(reconciled, started.spawnedAt)} ` +
+          `(CPU: watcher ${cpu.watcher.toFixed(1)} s, etcd + kube-apiserver ${cpu.controlPlane.toFixed(1)} s); ` +
           `RSS ${steady.rssMB.toFixed(0)} MB 15 s later, peak ${startupPeak.toFixed(0)} MB`,
       );
       startup = {
         informerListS: (informerSynced! - informerSpawned) / 1000,
         watcherReadyS: (ready - started.spawnedAt) / 1000,
         watcherAllRunsS: (reconciled - started.spawnedAt) / 1000,
+        watcherCpuS: cpu.watcher,
+        controlPlaneCpuS: cpu.controlPlane,
         informerRssMB: informerMemory.rssMB,
         informerPeakMB: informerMemory.peakMB,
         watcherSteadyRssMB: steady.rssMB,
