@@ -209,6 +209,16 @@ function watcherReport(w: WatcherResult, title = 'Watcher throughput'): string {
       ['list every Pod (informer) / every run reconciled once (watcher status lists all its tasks)', `${st.informerListS.toFixed(1)} s`, `${st.watcherAllRunsS.toFixed(1)} s (ready: ${st.watcherReadyS.toFixed(1)} s, first run: ${st.watcherFirstRunS.toFixed(1)} s)`, fmtRatio(st.watcherAllRunsS / st.informerListS)],
       ['RSS once started (watcher: 15 s after the last first reconcile)', mb(st.informerRssMB), mb(st.watcherSteadyRssMB), fmtRatio(st.watcherSteadyRssMB / st.informerRssMB)],
       ['peak during start-up', mb(st.informerPeakMB), mb(st.watcherStartupPeakMB), fmtRatio(st.watcherStartupPeakMB / st.informerPeakMB)],
+      ...(w.restart
+        ? [
+            [
+              `watcher restarted at the end (statuses written): every run reconciled (${w.restart.reconciles} reconciles, ${w.restart.writes} writes); its peak`,
+              `${st.informerListS.toFixed(1)} s; ${mb(st.informerPeakMB)}`,
+              `${w.restart.allRunsS.toFixed(1)} s (ready: ${w.restart.readyS.toFixed(1)} s); ${mb(w.restart.peakMB)}`,
+              `${fmtRatio(w.restart.allRunsS / st.informerListS)}; ${fmtRatio(w.restart.peakMB / st.informerPeakMB)}`,
+            ],
+          ]
+        : []),
       ['at the end: RSS / peak', `${mb(w.memory.informerRssMB)} / ${mb(w.memory.informerPeakMB)}`, `${mb(w.memory.watcherEndMB)} / ${mb(w.memory.watcherPeakMB)}`, `${fmtRatio(w.memory.watcherEndMB / w.memory.informerRssMB)} / ${fmtRatio(w.memory.watcherPeakMB / w.memory.informerPeakMB)}`],
     ]),
   ].join('\n\n');

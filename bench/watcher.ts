@@ -241,6 +241,8 @@ export interface WatcherResult {
   readonly phases: PhaseResult[];
   /** Present when the objects were applied before the watcher and the bare informer started (WatcherPlan.startup). */
   readonly startup?: StartupFigures;
+  /** With `startup`: the watcher stopped at the end and started again, every status already written. */
+  readonly restart?: RestartFigures;
   readonly retry: { readonly rate: number; readonly count: number; readonly medianMs: number; readonly p99Ms: number; readonly maxMs: number };
   /**
    * MB. watcherAfterApplyMB: RSS once every task was seen (after start-up with WatcherPlan.startup); watcherEndMB,
@@ -276,6 +278,53 @@ export interface StartupFigures {
   readonly watcherStartupPeakMB: number;
 }
 
+/** A watcher started again over runs whose statuses it wrote: seconds from its spawn, its peak memory, and what it wrote meanwhile. */
+export interface RestartFigures {
+  readonly readyS: number;
+  /** Until it had reconciled (at least) once per run and its queue was empty. */
+  readonly allRunsS: number;
+  readonly reconciles: number;
+  /** API writes (POST, PATCH, PUT, DELETE) in that time: a reconcile of an unchanged run writes nothing. */
+  readonly writes: number;
+  readonly cpuS: number;
+  readonly peakMB: number;
+  readonly rssMB: number;
+}
+
+/** Stops the watcher and starts a new one; times how long until every run was reconciled once (from its /metrics). */
+async function restartWatcher(stop: () => Promise<void>, start: Bench['startWatcher'], runs: number, log: (line: string) => void): Promise<RestartFigures> {
+  await stop();
+  const again = await start();
+  const ready = wallMs();
+  let counters: WatcherCounters | undefined;
+  await waitFor(
+    'the restarted watcher to reconcile every run',
+    async () => {
+      const text = (await httpGet(`${again.metricsUrl}/metrics`)).body;
+      if (metricSum(text, 'taskplane_queue_depth') > 0 || metricSum(text, 'taskplane_reconciles_total') < runs) return false;
+      counters = await watcherCounters(again.metricsUrl);
+      return true;
+    },
+    600_000,
+  );
+  const done = wallMs();
+  const memoryNow = memory(again.watcherPid);
+  const figures = {
+    readyS: (ready - again.spawnedAt) / 1000,
+    allRunsS: (done - again.spawnedAt) / 1000,
+    reconciles: counters!.reconciles,
+    writes: counters!.writes,
+    cpuS: cpuSeconds(again.watcherPid),
+    peakMB: memoryNow.peakMB,
+    rssMB: memoryNow.rssMB,
+  };
+  log(
+    `  restarted watcher: ready ${figures.readyS.toFixed(1)} s after its spawn, every run reconciled after ${figures.allRunsS.toFixed(1)} s ` +
+      `(${figures.reconciles} reconciles, ${figures.writes} writes, CPU ${figures.cpuS.toFixed(1)} s); RSS ${memoryNow.rssMB.toFixed(0)} MB, peak ${memoryNow.peakMB.toFixed(0)} MB`,
+  );
+  return figures;
+}
+
 /** What both benchmarks share: a control plane with the CRDs and the reader of JobRun statuses; the bare informer and the watcher start when asked. */
 interface Bench {
   readonly cp: ControlPlane;
@@ -283,8 +332,8 @@ interface Bench {
   readonly statuses: Observer;
   /** Starts the bare Pod informer; resolves once it has listed (synced). */
   readonly startPods: () => Promise<Observer>;
-  /** Starts `taskplane watch`; resolves once its /readyz answers. `spawnedAt`: wall-clock ms just before the spawn. */
-  readonly startWatcher: () => Promise<{ readonly watcherPid: number; readonly metricsUrl: string; readonly spawnedAt: number }>;
+  /** Starts `taskplane watch`; resolves once its /readyz answers. `spawnedAt`: wall-clock ms just before the spawn; `stop`: SIGTERM, and wait for the exit. */
+  readonly startWatcher: () => Promise<{ readonly watcherPid: number; readonly metricsUrl: string; readonly spawnedAt: number; readonly stop: () => Promise<void> }>;
 }
 
 /** Starts a Bench, runs `fn` on it, and stops everything it started (the watcher's log is kept if `fn` throws). */
@@ -337,7 +386,7 @@ async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?:
       const watcherPid = watcher.pid!;
       const watcherExited = new Promise<void>((resolve) => watcher.once('exit', () => resolve()));
       // SIGTERM first: a clean exit writes the CPU profile when one was asked for.
-      cleanups.push(async () => {
+      const stop = async () => {
         if (watcher.exitCode !== null) return;
         process.kill(watcherPid, 'SIGTERM');
         let timer: NodeJS.Timeout | undefined;
@@ -346,10 +395,11 @@ async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?:
         if (exited) return;
         process.kill(watcherPid, 'SIGKILL');
         await watcherExited;
-      });
+      };
+      cleanups.push(stop);
       await waitFor('the watcher to be ready', async () => (await httpGet(`${metricsUrl}/readyz`)).status === 200, 300_000);
       log(`  watcher ready (pid ${watcherPid}, log ${logFile})`);
-      return { watcherPid, metricsUrl, spawnedAt };
+      return { watcherPid, metricsUrl, spawnedAt, stop };
     };
 
     const result = await fn({ cp, api, statuses, startPods, startWatcher });
@@ -415,6 +465,7 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     log(`  applied ${jobs.length * 2 + taskObjects.length} objects in ${applySeconds.toFixed(1)} s`);
 
     let startup: StartupFigures | undefined;
+    let stopWatcher: (() => Promise<void>) | undefined;
     let pods: Observer;
     let watcherPid: number;
     let metricsUrl: string;
@@ -438,7 +489,7 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
       const controlPlaneCpu = () => (['etcd', 'kube-apiserver'] as const).reduce((sum, name) => sum + cpuSeconds(cp.pids()[name]!), 0);
       const controlPlaneCpu0 = controlPlaneCpu();
       const started = await startWatcher();
-      ({ watcherPid, metricsUrl } = started);
+      ({ watcherPid, metricsUrl, stop: stopWatcher } = started);
       const ready = wallMs();
       const reconciled = (await everyRun)?.at;
       const first = (await firstRun)!.at;
@@ -544,6 +595,7 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     const drivenTransitions = phases.reduce((n, p) => n + p.events, 0) + retryCount;
     const end = memory(watcherPid);
     const informerMemory = memory(pods.child.pid!);
+    const restart = stopWatcher && (await restartWatcher(stopWatcher, startWatcher, runs, log));
     const controlPlane = Object.fromEntries(
       (['etcd', 'kube-apiserver'] as const).flatMap((name) => {
         const pid = cp.pids()[name];
@@ -563,6 +615,7 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
         watcherAllSeenS: watcherSeen && (watcherSeen.at - applyStart) / 1000,
       },
       ...(startup && { startup }),
+      ...(restart && { restart }),
       phases,
       retry: { rate: plan.failures.rate, count: retryLatency.length, medianMs: median(retryLatency), p99Ms: quantile(retryLatency, 0.99), maxMs: Math.max(...retryLatency) },
       memory: { watcherAfterApplyMB: afterApply.rssMB, watcherEndMB: end.rssMB, watcherPeakMB: end.peakMB, informerRssMB: informerMemory.rssMB, informerPeakMB: informerMemory.peakMB, controlPlane },
