@@ -9,6 +9,8 @@ import { ANNOTATION_PARALLEL_INDEX, LABEL_CONFIG, LABEL_RETRY_INDEX, LABEL_RUN, 
 import { HTTP_TASK_KIND } from '../../engine/executors/http.js';
 import { jobExecutor } from '../../engine/executors/job.js';
 import { podExecutor } from '../../engine/executors/pod.js';
+import { customResourceExecutor } from '../../engine/executors/custom-resource.js';
+import { workflowExecutor } from '../../engine/executors/workflow.js';
 import type { Executor, LiveTask } from '../../engine/executors/types.js';
 import type { JobRunObject } from '../../engine/schema/resources.js';
 import { cachedTask } from '../../watcher/cached-task.js';
@@ -228,5 +230,36 @@ describe('other task kinds', () => {
     } as KubeObject;
     const { managedFields: _, ...metadata } = object.metadata;
     expect(cachedTask(apiVersion, kind)(structuredClone(object))).toEqual({ ...object, metadata });
+  });
+});
+
+describe('a Workflow and a custom resource from the task cache', () => {
+  const managed = { managedFields: [{ manager: 'argo', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:status': {} } }] };
+  const workflowSpec = { entrypoint: 'main', templates: [{ name: 'main', container: { image: 'busybox' } }] };
+  const tekton = {
+    manifest: { apiVersion: 'tekton.dev/v1', kind: 'TaskRun', spec: { taskRef: { name: 'build' } } },
+    successCondition: "self.status.conditions.exists(c, c.type == 'Succeeded' && c.status == 'True')",
+    failureCondition: "self.status.conditions.exists(c, c.type == 'Succeeded' && c.status == 'False')",
+    resultExpression: "{'names': self.status.results.map(r, r.name), 'labels': size(self.metadata.labels)}",
+  };
+  const cases: [string, Executor<unknown>, unknown, KubeObject, string][] = [
+    ['a running Workflow', workflowExecutor as Executor<unknown>, { spec: workflowSpec }, { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { name: 'w', namespace: 'batch', labels: { a: 'b' }, ...managed }, spec: workflowSpec, status: { phase: 'Running', startedAt: STARTED } } as KubeObject, 'Running'],
+    ['a Workflow shut down', workflowExecutor as Executor<unknown>, { spec: workflowSpec }, { apiVersion: 'argoproj.io/v1alpha1', kind: 'Workflow', metadata: { name: 'w', namespace: 'batch', ...managed }, spec: { ...workflowSpec, shutdown: 'Terminate' }, status: { phase: 'Failed', startedAt: STARTED, finishedAt: FINISHED, message: 'Stopped' } } as KubeObject, 'Terminated'],
+    [
+      'a TaskRun that succeeded',
+      customResourceExecutor as Executor<unknown>,
+      tekton,
+      { apiVersion: 'tekton.dev/v1', kind: 'TaskRun', metadata: { name: 't', namespace: 'batch', labels: { a: 'b' }, ...managed }, spec: { taskRef: { name: 'build' } }, status: { startTime: STARTED, conditions: [condition('Succeeded', 'True', 'Succeeded', 'done')], results: [{ name: 'IMAGE_DIGEST', value: 'sha256:1' }] } } as KubeObject,
+      'Terminated',
+    ],
+  ];
+  it.each(cases)('%s observes and kills as the whole object', (_name, executor, template, object, state) => {
+    const trim = cachedTask(object.apiVersion, object.kind);
+    const live = (o: KubeObject): LiveTask => ({ object: o as LiveTask['object'], createdByWatcher: true });
+    const whole = executor.observe(live(object), template);
+    expect(whole.state).toBe(state);
+    if (object.kind === 'TaskRun') expect(whole.taskResult).toEqual({ names: ['IMAGE_DIGEST'], labels: 1 });
+    expect(executor.observe(live(trim(structuredClone(object))), template)).toEqual(whole);
+    expect(executor.kill(live(trim(structuredClone(object))), template, NOW)).toEqual(executor.kill(live(object), template, NOW));
   });
 });
