@@ -6,7 +6,7 @@
  * each copy gets its own name, uid, resourceVersion and run, and is parsed from its own JSON text, as
  * the watcher parses list pages.
  *
- *     node --expose-gc --import tsx bench/cache-bytes.ts [N=20000]
+ *     node --expose-gc --import tsx bench/cache-bytes.ts [N=20000]     (SHOW=1: print the trimmed Pod too)
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
