@@ -1,6 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only synth|watcher|startup|http] [-- --kwok]`: taskplane's benchmarks (not part of the test
- * suite). Prints a short table and writes bench/results/latest.md and latest.json. Machines are shared
+ * `npm run bench [-- --quick] [-- --only synth|watcher|startup|http|scale] [-- --kwok] [-- --scale]`: taskplane's benchmarks (not part of the test
+ * suite). `scale` (100,000 tasks, about 15 minutes) runs only when asked: `--only scale`, or `--scale` beside the rest. Prints a short table and writes bench/results/latest.md and latest.json. Machines are shared
  * and noisy, so every figure that matters is a ratio against a baseline measured in the same run.
  * `--kwok`: the watcher part drives its Pods through kube-scheduler and KWOK instead of status patches.
  */
@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUTPUT_BASE, runSynth, type SynthResult } from './synth.js';
 import { runStartupBench, type StartupResult } from './startup.js';
-import { runWatcherBench, runWatcherKwokBench, type KwokResult, type WatcherResult } from './watcher.js';
+import { runWatcherBench, runWatcherKwokBench, SCALE_PLAN, type KwokResult, type WatcherResult } from './watcher.js';
 import { runHttpBench, type HttpBenchResult } from './http.js';
 import { fmtMs, fmtRatio, REPO_ROOT, table } from './util.js';
 
@@ -19,9 +19,12 @@ const quick = args.includes('--quick');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const write = !args.includes('--no-write');
 const kwok = args.includes('--kwok');
+const scale = only === 'scale' || args.includes('--scale');
 const kwokParallelism = args.includes('--kwok-parallelism') ? Number(args[args.indexOf('--kwok-parallelism') + 1]) : undefined;
 // For diagnosis: the watcher child runs with --cpu-prof into this directory.
 const watcherCpuProf = args.includes('--watcher-cpu-prof') ? args[args.indexOf('--watcher-cpu-prof') + 1] : undefined;
+// For diagnosis: the watcher's --workers (its default otherwise).
+const watcherWorkers = args.includes('--watcher-workers') ? Number(args[args.indexOf('--watcher-workers') + 1]) : undefined;
 
 const FULL_SIZES = [[10, 10], [100, 10], [1000, 10], [100, 100], [1000, 100]] as const;
 const QUICK_SIZES = [[10, 10], [100, 10], [100, 100]] as const;
@@ -50,8 +53,17 @@ if (!only || only === 'watcher') {
     watcherKwok = await runWatcherKwokBench({ runs, tasksPerRun: 100, log, stageParallelism: kwokParallelism });
   } else {
     log(`watcher throughput: ${runs} runs × 100 Pod tasks on a real kube-apiserver`);
-    watcher = await runWatcherBench({ runs, tasksPerRun: 100, log, cpuProfileDir: watcherCpuProf });
+    watcher = await runWatcherBench({ runs, tasksPerRun: 100, log, cpuProfileDir: watcherCpuProf, workers: watcherWorkers });
   }
+}
+
+let watcherScale: WatcherResult | undefined;
+if (scale) {
+  const runs = quick ? 100 : 1000;
+  log(`watcher at scale: ${runs} runs × 100 Pod tasks applied first; start-up of the bare informer, then of the watcher; phases on 10% of the runs`);
+  const scaleStarted = Date.now();
+  watcherScale = await runWatcherBench({ runs, tasksPerRun: 100, log, cpuProfileDir: watcherCpuProf, workers: watcherWorkers, plan: SCALE_PLAN });
+  log(`  the scale section took ${Math.round((Date.now() - scaleStarted) / 1000)} s`);
 }
 
 let http: HttpBenchResult | undefined;
@@ -77,23 +89,24 @@ const meta = {
   durationS: Math.round((Date.now() - started) / 1000),
 };
 
-const markdown = report(meta, synth, watcher, startup, watcherKwok, http);
+const markdown = report(meta, synth, watcher, startup, watcherKwok, http, watcherScale);
 console.log(`\n${markdown}`);
 if (write) {
   const dir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, watcherKwok, startup, http }, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, watcherKwok, watcherScale, startup, http }, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), `${markdown}\n`);
   log(`wrote bench/results/latest.md and latest.json (${meta.durationS} s)`);
 }
 // Nothing is left to wait for; do not let a stray handle keep the process up.
 process.exit(0);
 
-function report(m: typeof meta, s: SynthResult | undefined, w: WatcherResult | undefined, st: StartupResult | undefined, k: KwokResult | undefined, h: HttpBenchResult | undefined): string {
+function report(m: typeof meta, s: SynthResult | undefined, w: WatcherResult | undefined, st: StartupResult | undefined, k: KwokResult | undefined, h: HttpBenchResult | undefined, ws: WatcherResult | undefined): string {
   const parts = [`# taskplane benchmarks\n\n${m.date}, commit ${m.commit}${m.quick ? ' (--quick)' : ''}, Node ${m.node}, ${m.cpus}, ${m.memoryGB} GB, ${m.durationS} s in all.`];
   if (s) parts.push(synthReport(s));
   if (w) parts.push(watcherReport(w));
   if (k) parts.push(kwokReport(k));
+  if (ws) parts.push(watcherReport(ws, 'Watcher at scale'));
   if (st) parts.push(startupReport(st));
   if (h) parts.push(httpReport(h));
   return parts.join('\n\n');
@@ -170,7 +183,7 @@ function kwokReport(k: KwokResult): string {
   ].join('\n\n');
 }
 
-function watcherReport(w: WatcherResult): string {
+function watcherReport(w: WatcherResult, title = 'Watcher throughput'): string {
   const rate = (r: number | undefined) => (r === undefined ? 'timed out' : `${r.toFixed(0)}/s`);
   // An informer can see an event before the writer has read its response: a tiny negative lag is 0.
   const lag = (ms: number | undefined) => (ms === undefined ? '' : ` (+${fmtMs(Math.max(0, ms))})`);
@@ -183,18 +196,47 @@ function watcherReport(w: WatcherResult): string {
     p.informerRate && p.watcherRate ? fmtRatio(p.watcherRate / p.informerRate) : '-',
     `${((p.watcherCpuS * 1e6) / p.events).toFixed(0)} / ${((p.informerCpuS * 1e6) / p.events).toFixed(0)} µs`,
   ]);
+  const st = w.startup;
+  const mb = (n: number) => `${n.toFixed(0)} MB`;
+  const applied = st
+    ? `applied server-side before the watcher and the bare informer started (20 in flight: ${w.apply.objects} objects in ${w.apply.seconds.toFixed(1)} s, ${w.apply.perSecond.toFixed(0)}/s); then the bare informer started alone, then the watcher (below). `
+    : `applied server-side (20 in flight: ${w.apply.objects} objects in ${w.apply.seconds.toFixed(1)} s, ${w.apply.perSecond.toFixed(0)}/s; ` +
+      `the bare informer had every Pod after ${w.apply.informerAllSeenS?.toFixed(1) ?? '-'} s, the watcher's statuses listed every task after ${w.apply.watcherAllSeenS?.toFixed(1) ?? '-'} s). `;
+  const startupPart = st && [
+    `Start-up against the ${w.tasks} existing Pods and ${w.runs} JobRuns, seconds from the process's spawn; memory from /proc (RSS; peak: VmHWM). ` +
+      `CPU until every run was reconciled: the watcher ${st.watcherCpuS.toFixed(1)} s, etcd + kube-apiserver ${st.controlPlaneCpuS.toFixed(1)} s (2 cores: ${(2 * st.watcherAllRunsS).toFixed(0)} CPU-seconds in that time).`,
+    table(['', 'bare informer', 'watcher', 'watcher/informer'], [
+      ['list every Pod (informer) / every run reconciled once (watcher status lists all its tasks)', `${st.informerListS.toFixed(1)} s`, `${st.watcherAllRunsS.toFixed(1)} s (ready: ${st.watcherReadyS.toFixed(1)} s, first run: ${st.watcherFirstRunS.toFixed(1)} s)`, fmtRatio(st.watcherAllRunsS / st.informerListS)],
+      ['RSS once started (watcher: 15 s after the last first reconcile)', mb(st.informerRssMB), mb(st.watcherSteadyRssMB), fmtRatio(st.watcherSteadyRssMB / st.informerRssMB)],
+      ['peak during start-up', mb(st.informerPeakMB), mb(st.watcherStartupPeakMB), fmtRatio(st.watcherStartupPeakMB / st.informerPeakMB)],
+      ...(w.restart
+        ? [
+            [
+              `watcher restarted at the end (statuses written): every run reconciled (${w.restart.reconciles} reconciles, ${w.restart.writes} writes); its peak`,
+              `${st.informerListS.toFixed(1)} s; ${mb(st.informerPeakMB)}`,
+              `${w.restart.allRunsS.toFixed(1)} s (ready: ${w.restart.readyS.toFixed(1)} s); ${mb(w.restart.peakMB)}`,
+              `${fmtRatio(w.restart.allRunsS / st.informerListS)}; ${fmtRatio(w.restart.peakMB / st.informerPeakMB)}`,
+            ],
+          ]
+        : []),
+      ['at the end: RSS / peak', `${mb(w.memory.informerRssMB)} / ${mb(w.memory.informerPeakMB)}`, `${mb(w.memory.watcherEndMB)} / ${mb(w.memory.watcherPeakMB)}`, `${fmtRatio(w.memory.watcherEndMB / w.memory.informerRssMB)} / ${fmtRatio(w.memory.watcherPeakMB / w.memory.informerPeakMB)}`],
+    ]),
+  ].join('\n\n');
+  const controlPlane = Object.entries(w.memory.controlPlane).map(([name, m]) => `${name} ${mb(m.rssMB)} (peak ${mb(m.peakMB)})`).join(', ');
   return [
-    '## Watcher throughput',
-    `${w.runs} Rendered runs × ${w.tasksPerRun} Pod tasks (${w.tasks} Pods) applied server-side (20 in flight: ${w.apply.objects} objects in ${w.apply.seconds.toFixed(1)} s, ${w.apply.perSecond.toFixed(0)}/s; ` +
-      `the bare informer had every Pod after ${w.apply.informerAllSeenS?.toFixed(1) ?? '-'} s, the watcher's statuses listed every task after ${w.apply.watcherAllSeenS?.toFixed(1) ?? '-'} s). ` +
+    `## ${title}`,
+    `${w.runs} Rendered runs × ${w.tasksPerRun} Pod tasks (${w.tasks} Pods) ${applied}` +
       `Then Pod status writes (what a kubelet does) at fixed rates and as fast as possible. A phase's events per second are its N writes ÷ (time the consumer had all N − first write sent): ` +
       `for the bare informer (client-node \`makeInformer\`, counting events in its own process), when it has received all N Pod updates; for the watcher (\`taskplane watch\` as a child process), ` +
       `when its JobRun statuses (read by a third process's informer) show all N task transitions. In brackets: how long after the last write was acknowledged. CPU: per event, watcher / bare informer. ` +
       `All processes (etcd, kube-apiserver, watcher, informers, driver) share the machine.`,
+    ...(startupPart ? [startupPart] : []),
     table(['phase', 'events', 'written', 'bare informer', 'watcher status', 'watcher/informer', 'CPU per event'], rows),
     [
-      `- Failure → retry created (a failed Pod written; its retry's ADDED seen by the bare informer), ${w.retry.count} retries at 100 failures/s: median ${fmtMs(w.retry.medianMs)}, p99 ${fmtMs(w.retry.p99Ms)}, max ${fmtMs(w.retry.maxMs)}.`,
-      `- Watcher memory with ${w.tasks} tasks cached: RSS ${w.memory.watcherAfterApplyMB.toFixed(0)} MB after the apply, peak (VmHWM) ${w.memory.watcherPeakMB.toFixed(0)} MB; the bare informer's peak ${w.memory.informerPeakMB.toFixed(0)} MB.`,
+      `- Failure → retry created (a failed Pod written; its retry's ADDED seen by the bare informer), ${w.retry.count} retries at ${w.retry.rate} failures/s with ${w.tasks} tasks cached: median ${fmtMs(w.retry.medianMs)}, p99 ${fmtMs(w.retry.p99Ms)}, max ${fmtMs(w.retry.maxMs)}.`,
+      `- Watcher memory with ${w.tasks} tasks cached: RSS ${mb(w.memory.watcherAfterApplyMB)} after the ${st ? 'start-up' : 'apply'}, ${mb(w.memory.watcherEndMB)} at the end, peak (VmHWM) ${mb(w.memory.watcherPeakMB)}; ` +
+        `the bare informer holding the same Pods: RSS ${mb(w.memory.informerRssMB)}, peak ${mb(w.memory.informerPeakMB)} (watcher/informer: ${fmtRatio(w.memory.watcherEndMB / w.memory.informerRssMB)} RSS, ${fmtRatio(w.memory.watcherPeakMB / w.memory.informerPeakMB)} peak). ` +
+        `Control plane at the end: ${controlPlane}.`,
       `- API writes per task transition (watcher /metrics, over the driven phases): ${w.api.writesPerTransition.toFixed(2)} (${w.api.writes} writes ÷ ${w.api.transitions} \`taskplane_task_transitions_total\`); ` +
         `per transition we caused (${w.api.drivenTransitions}: Pod status changes and retries appearing): ${w.api.writesPerDrivenTransition.toFixed(2)}. ` +
         `Writes: ${Object.entries(w.api.writesBy).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${v} ${k}`).join(', ')}; ${w.api.reconciles} reconciles, ${w.api.requests} requests in all.`,

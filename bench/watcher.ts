@@ -239,23 +239,105 @@ export interface WatcherResult {
   readonly tasks: number;
   readonly apply: { readonly objects: number; readonly seconds: number; readonly perSecond: number; readonly informerAllSeenS?: number; readonly watcherAllSeenS?: number };
   readonly phases: PhaseResult[];
-  readonly retry: { readonly count: number; readonly medianMs: number; readonly p99Ms: number; readonly maxMs: number };
-  readonly memory: { readonly watcherAfterApplyMB: number; readonly watcherPeakMB: number; readonly informerPeakMB: number };
+  /** Present when the objects were applied before the watcher and the bare informer started (WatcherPlan.startup). */
+  readonly startup?: StartupFigures;
+  /** With `startup`: the watcher stopped at the end and started again, every status already written. */
+  readonly restart?: RestartFigures;
+  readonly retry: { readonly rate: number; readonly count: number; readonly medianMs: number; readonly p99Ms: number; readonly maxMs: number };
+  /**
+   * MB. watcherAfterApplyMB: RSS once every task was seen (after start-up with WatcherPlan.startup); watcherEndMB,
+   * watcherPeakMB (VmHWM), informer*: at the end. controlPlane: etcd's and kube-apiserver's RSS and peak at the end.
+   */
+  readonly memory: {
+    readonly watcherAfterApplyMB: number;
+    readonly watcherEndMB: number;
+    readonly watcherPeakMB: number;
+    readonly informerRssMB: number;
+    readonly informerPeakMB: number;
+    readonly controlPlane: Record<string, { readonly rssMB: number; readonly peakMB: number }>;
+  };
   readonly api: { readonly writesBy: Record<string, number>; readonly writes: number; readonly requests: number; readonly transitions: number; readonly reconciles: number; readonly writesPerTransition: number; readonly drivenTransitions: number; readonly writesPerDrivenTransition: number };
 }
 
-/** What both benchmarks share: a control plane, the CRDs, the two observers and the watcher child, all started. */
+/** Start-up against objects that exist already: seconds from each process's spawn, and memory (MB) once started. */
+export interface StartupFigures {
+  /** The bare informer: until it had listed (ADDED) every Pod. */
+  readonly informerListS: number;
+  /** The watcher: until /readyz (runs and configs listed), and until every run's status listed all its tasks (Pods listed, every run reconciled once). */
+  readonly watcherReadyS: number;
+  readonly watcherAllRunsS: number;
+  /** … until the first run's status listed all its tasks: the Pods are listed (a reconcile waits for that) and one run reconciled. */
+  readonly watcherFirstRunS: number;
+  /** CPU seconds from the watcher's spawn until every run was reconciled: the watcher's, and etcd's + kube-apiserver's. */
+  readonly watcherCpuS: number;
+  readonly controlPlaneCpuS: number;
+  readonly informerRssMB: number;
+  readonly informerPeakMB: number;
+  /** RSS 15 s after every run was reconciled, and VmHWM at that moment (the start-up's peak). */
+  readonly watcherSteadyRssMB: number;
+  readonly watcherStartupPeakMB: number;
+}
+
+/** A watcher started again over runs whose statuses it wrote: seconds from its spawn, its peak memory, and what it wrote meanwhile. */
+export interface RestartFigures {
+  readonly readyS: number;
+  /** Until it had reconciled (at least) once per run and its queue was empty. */
+  readonly allRunsS: number;
+  readonly reconciles: number;
+  /** API writes (POST, PATCH, PUT, DELETE) in that time: a reconcile of an unchanged run writes nothing. */
+  readonly writes: number;
+  readonly cpuS: number;
+  readonly peakMB: number;
+  readonly rssMB: number;
+}
+
+/** Stops the watcher and starts a new one; times how long until every run was reconciled once (from its /metrics). */
+async function restartWatcher(stop: () => Promise<void>, start: Bench['startWatcher'], runs: number, log: (line: string) => void): Promise<RestartFigures> {
+  await stop();
+  const again = await start();
+  const ready = wallMs();
+  let counters: WatcherCounters | undefined;
+  await waitFor(
+    'the restarted watcher to reconcile every run',
+    async () => {
+      const text = (await httpGet(`${again.metricsUrl}/metrics`)).body;
+      if (metricSum(text, 'taskplane_queue_depth') > 0 || metricSum(text, 'taskplane_reconciles_total') < runs) return false;
+      counters = await watcherCounters(again.metricsUrl);
+      return true;
+    },
+    600_000,
+  );
+  const done = wallMs();
+  const memoryNow = memory(again.watcherPid);
+  const figures = {
+    readyS: (ready - again.spawnedAt) / 1000,
+    allRunsS: (done - again.spawnedAt) / 1000,
+    reconciles: counters!.reconciles,
+    writes: counters!.writes,
+    cpuS: cpuSeconds(again.watcherPid),
+    peakMB: memoryNow.peakMB,
+    rssMB: memoryNow.rssMB,
+  };
+  log(
+    `  restarted watcher: ready ${figures.readyS.toFixed(1)} s after its spawn, every run reconciled after ${figures.allRunsS.toFixed(1)} s ` +
+      `(${figures.reconciles} reconciles, ${figures.writes} writes, CPU ${figures.cpuS.toFixed(1)} s); RSS ${memoryNow.rssMB.toFixed(0)} MB, peak ${memoryNow.peakMB.toFixed(0)} MB`,
+  );
+  return figures;
+}
+
+/** What both benchmarks share: a control plane with the CRDs and the reader of JobRun statuses; the bare informer and the watcher start when asked. */
 interface Bench {
   readonly cp: ControlPlane;
   readonly api: Api;
-  readonly pods: Observer;
   readonly statuses: Observer;
-  readonly watcherPid: number;
-  readonly metricsUrl: string;
+  /** Starts the bare Pod informer; resolves once it has listed (synced). */
+  readonly startPods: () => Promise<Observer>;
+  /** Starts `taskplane watch`; resolves once its /readyz answers. `spawnedAt`: wall-clock ms just before the spawn; `stop`: SIGTERM, and wait for the exit. */
+  readonly startWatcher: () => Promise<{ readonly watcherPid: number; readonly metricsUrl: string; readonly spawnedAt: number; readonly stop: () => Promise<void> }>;
 }
 
 /** Starts a Bench, runs `fn` on it, and stops everything it started (the watcher's log is kept if `fn` throws). */
-async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?: string; controllerManager?: boolean }, fn: (bench: Bench) => Promise<T>): Promise<T> {
+async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?: string; controllerManager?: boolean; workers?: number }, fn: (bench: Bench) => Promise<T>): Promise<T> {
   const { log } = opts;
   log(`  starting the control plane (etcd + kube-apiserver${opts.controllerManager ? ' + kube-controller-manager' : ''} on 127.0.0.1)`);
   const cp = await startControlPlane({ tether: true, controllerManager: opts.controllerManager });
@@ -277,40 +359,50 @@ async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?:
       return true;
     });
 
-    const pods = Observer.start('pods', cp.kubeconfigPath);
     const statuses = Observer.start('runs', cp.kubeconfigPath);
-    cleanups.push(() => pods.stop(), () => statuses.stop());
-    await pods.ask({ op: 'synced' }, 60_000);
+    cleanups.push(() => statuses.stop());
     await statuses.ask({ op: 'synced' }, 60_000);
 
-    const port = await freePort();
-    const metricsUrl = `http://127.0.0.1:${port}`;
-    const logFile = join(work, 'watcher.log');
-    const fd = openSync(logFile, 'a');
-    const profile = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [];
-    const watcher = spawn(
-      process.execPath,
-      [...profile, 'bin/taskplane.mjs', 'watch', '--kubeconfig', cp.kubeconfigPath, '-n', NS, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`],
-      { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] },
-    );
-    closeSync(fd);
-    const watcherPid = watcher.pid!;
-    const watcherExited = new Promise<void>((resolve) => watcher.once('exit', () => resolve()));
-    // SIGTERM first: a clean exit writes the CPU profile when one was asked for.
-    cleanups.push(async () => {
-      if (watcher.exitCode !== null) return;
-      process.kill(watcherPid, 'SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const exited = await Promise.race([watcherExited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
-      clearTimeout(timer);
-      if (exited) return;
-      process.kill(watcherPid, 'SIGKILL');
-      await watcherExited;
-    });
-    await waitFor('the watcher to be ready', async () => (await httpGet(`${metricsUrl}/readyz`)).status === 200, 60_000);
-    log(`  watcher ready (pid ${watcherPid}, log ${logFile})`);
+    const startPods = async () => {
+      const pods = Observer.start('pods', cp.kubeconfigPath);
+      cleanups.push(() => pods.stop());
+      if (!(await pods.ask({ op: 'synced' }, 600_000))) throw new Error('the bare informer did not sync within 600 s');
+      return pods;
+    };
 
-    const result = await fn({ cp, api, pods, statuses, watcherPid, metricsUrl });
+    const startWatcher = async () => {
+      const port = await freePort();
+      const metricsUrl = `http://127.0.0.1:${port}`;
+      const logFile = join(work, 'watcher.log');
+      const fd = openSync(logFile, 'a');
+      const profile = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [];
+      const spawnedAt = wallMs();
+      const watcher = spawn(
+        process.execPath,
+        [...profile, 'bin/taskplane.mjs', 'watch', '--kubeconfig', cp.kubeconfigPath, '-n', NS, '--leader-elect=false', '--metrics-address', `127.0.0.1:${port}`, ...(opts.workers ? ['--workers', String(opts.workers)] : [])],
+        { cwd: REPO_ROOT, stdio: ['ignore', fd, fd] },
+      );
+      closeSync(fd);
+      const watcherPid = watcher.pid!;
+      const watcherExited = new Promise<void>((resolve) => watcher.once('exit', () => resolve()));
+      // SIGTERM first: a clean exit writes the CPU profile when one was asked for.
+      const stop = async () => {
+        if (watcher.exitCode !== null) return;
+        process.kill(watcherPid, 'SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const exited = await Promise.race([watcherExited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 15_000)))]);
+        clearTimeout(timer);
+        if (exited) return;
+        process.kill(watcherPid, 'SIGKILL');
+        await watcherExited;
+      };
+      cleanups.push(stop);
+      await waitFor('the watcher to be ready', async () => (await httpGet(`${metricsUrl}/readyz`)).status === 200, 300_000);
+      log(`  watcher ready (pid ${watcherPid}, log ${logFile})`);
+      return { watcherPid, metricsUrl, spawnedAt, stop };
+    };
+
+    const result = await fn({ cp, api, statuses, startPods, startWatcher });
     failed = false;
     return result;
   } finally {
@@ -328,10 +420,37 @@ async function withBench<T>(opts: { log: (line: string) => void; cpuProfileDir?:
 }
 
 
-export async function runWatcherBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; cpuProfileDir?: string }): Promise<WatcherResult> {
+/** Which Pods each driven phase writes, as shares of the runs (consecutive slices from the first run). */
+export interface WatcherPlan {
+  /** Status-only phases (Pods to Running): [writes per second, share of the runs], each on the next slice. */
+  readonly running: readonly (readonly [rate: number, share: number])[];
+  /** Then the first attempts of the first `share` of the runs fail at `rate`/s; each gets a retry at once. */
+  readonly failures: { readonly rate: number; readonly share: number };
+  /** Then, as fast as possible, the first attempts of the runs after the failed ones, up to this share, succeed. */
+  readonly successesUpTo: number;
+  /**
+   * Apply every object before the bare informer and the watcher start, then start them one after the
+   * other and time their start-up against the existing objects (list, and for the watcher the first
+   * reconcile of every run). Otherwise both run during the apply.
+   */
+  readonly startup: boolean;
+}
+
+/** The 10,000-task bench: every Pod goes through a status-only phase, 10% fail, the rest succeed. */
+export const FULL_PLAN: WatcherPlan = { running: [[100, 0.1], [200, 0.2], [500, 0.5]], failures: { rate: 200, share: 0.1 }, successesUpTo: 1, startup: false };
+
+/**
+ * The 100,000-task bench (1,000 runs): start-up against everything applied, then phases on 10% of the
+ * runs (10,000 Pods): the rates are the machine's, not the cache's, so more Pods would only take longer.
+ */
+export const SCALE_PLAN: WatcherPlan = { running: [[200, 0.02], [500, 0.08]], failures: { rate: 200, share: 0.02 }, successesUpTo: 0.1, startup: true };
+
+export async function runWatcherBench(opts: { runs: number; tasksPerRun: number; log: (line: string) => void; cpuProfileDir?: string; workers?: number; plan?: WatcherPlan }): Promise<WatcherResult> {
   const { runs, tasksPerRun, log } = opts;
+  const plan = opts.plan ?? FULL_PLAN;
   const tasks = runs * tasksPerRun;
-  return withBench(opts, async ({ api, pods, statuses, watcherPid, metricsUrl }) => {
+  return withBench(opts, async ({ cp, api, statuses, startPods, startWatcher }) => {
+    const early = plan.startup ? undefined : { pods: await startPods(), ...(await startWatcher()) };
     // ---- apply: JobConfigs, JobRuns, then every first attempt, as Argo CD would ----
     const jobs = Array.from({ length: runs }, (_, i) => plainJob(i, tasksPerRun, 0));
     const runNames = jobs.map((_, i) => runName(i));
@@ -344,14 +463,66 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     const applyEnd = wallMs();
     const applySeconds = (applyEnd - applyStart) / 1000;
     log(`  applied ${jobs.length * 2 + taskObjects.length} objects in ${applySeconds.toFixed(1)} s`);
-    const informerSeen = await pods.ask({ op: 'count', key: 'ADD', target: tasks }, 300_000);
-    const watcherSeen = await statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 300_000);
-    log(`  informer saw all ${tasks} Pods ${fmtS(informerSeen?.at, applyStart)} after the apply began; the watcher's statuses listed them all ${fmtS(watcherSeen?.at, applyStart)}`);
+
+    let startup: StartupFigures | undefined;
+    let stopWatcher: (() => Promise<void>) | undefined;
+    let pods: Observer;
+    let watcherPid: number;
+    let metricsUrl: string;
+    let informerSeen: { at: number } | undefined;
+    let watcherSeen: { at: number } | undefined;
+    if (early) {
+      ({ pods, watcherPid, metricsUrl } = early);
+      informerSeen = await pods.ask({ op: 'count', key: 'ADD', target: tasks }, 300_000);
+      watcherSeen = await statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 300_000);
+      log(`  informer saw all ${tasks} Pods ${fmtS(informerSeen?.at, applyStart)} after the apply began; the watcher's statuses listed them all ${fmtS(watcherSeen?.at, applyStart)}`);
+    } else {
+      // ---- start-up against the existing objects: the bare informer alone, then the watcher alone ----
+      const informerSpawned = wallMs();
+      pods = await startPods();
+      const informerSynced = (await pods.ask({ op: 'count', key: 'ADD', target: tasks }, 600_000))?.at;
+      const informerMemory = memory(pods.child.pid!);
+      log(`  bare informer: listed ${tasks} Pods ${fmtS(informerSynced, informerSpawned)} after its spawn; RSS ${informerMemory.rssMB.toFixed(0)} MB, peak ${informerMemory.peakMB.toFixed(0)} MB`);
+      const everyRun = statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 900_000);
+      // The first run whose status lists its tasks: the watcher's Pod list is done (a reconcile waits for it).
+      const firstRun = statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasksPerRun }, 900_000);
+      const controlPlaneCpu = () => (['etcd', 'kube-apiserver'] as const).reduce((sum, name) => sum + cpuSeconds(cp.pids()[name]!), 0);
+      const controlPlaneCpu0 = controlPlaneCpu();
+      const started = await startWatcher();
+      ({ watcherPid, metricsUrl, stop: stopWatcher } = started);
+      const ready = wallMs();
+      const reconciled = (await everyRun)?.at;
+      const first = (await firstRun)!.at;
+      if (reconciled === undefined) throw new Error(`the watcher's statuses did not list all ${tasks} tasks within 900 s of its start`);
+      const startupPeak = memory(watcherPid).peakMB;
+      const cpu = { watcher: cpuSeconds(watcherPid), controlPlane: controlPlaneCpu() - controlPlaneCpu0 };
+      // Let the first reconciles' garbage go before calling it steady.
+      await sleep(15_000);
+      const steady = memory(watcherPid);
+      log(
+        `  watcher: ready ${fmtS(ready, started.spawnedAt)} after its spawn, the first run's status listed its tasks after ${fmtS(first, started.spawnedAt)}, every run's after ${fmtS(reconciled, started.spawnedAt)} ` +
+          `(CPU: watcher ${cpu.watcher.toFixed(1)} s, etcd + kube-apiserver ${cpu.controlPlane.toFixed(1)} s); ` +
+          `RSS ${steady.rssMB.toFixed(0)} MB 15 s later, peak ${startupPeak.toFixed(0)} MB`,
+      );
+      startup = {
+        informerListS: (informerSynced! - informerSpawned) / 1000,
+        watcherReadyS: (ready - started.spawnedAt) / 1000,
+        watcherFirstRunS: (first - started.spawnedAt) / 1000,
+        watcherAllRunsS: (reconciled - started.spawnedAt) / 1000,
+        watcherCpuS: cpu.watcher,
+        controlPlaneCpuS: cpu.controlPlane,
+        informerRssMB: informerMemory.rssMB,
+        informerPeakMB: informerMemory.peakMB,
+        watcherSteadyRssMB: steady.rssMB,
+        watcherStartupPeakMB: startupPeak,
+      };
+    }
     const afterApply = memory(watcherPid);
 
     // ---- status changes at increasing rates ----
     const before = await watcherCounters(metricsUrl);
-    const slice = (from: number, to: number) => runNames.slice(Math.round(runs * from), Math.round(runs * to));
+    const shares = { from: 0 };
+    const next = (share: number) => runNames.slice(Math.round(runs * shares.from), Math.round(runs * (shares.from += share)));
     const podsOf = (names: readonly string[], attempt = 0) =>
       names.flatMap((run) => Array.from({ length: tasksPerRun }, (_, index) => ({ run, name: `${run}-${index}-${attempt}`, config: Number(run.slice(4, 8)) })));
     const containers = (config: number) => ({ spec: podSpec(config) });
@@ -397,13 +568,12 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     };
 
     const running = { podPhase: 'Running' as const, match: { retry: 0, state: 'Running' } };
-    await phase('100/s', slice(0, 0.1), running, 100);
-    await phase('200/s', slice(0.1, 0.3), running, 200);
-    await phase('500/s', slice(0.3, 0.8), running, 500);
+    for (const [rate, share] of plan.running) await phase(`${rate}/s`, next(share), running, rate);
 
     // ---- failures: every failed first attempt gets a retry (no retry delay) ----
-    const failedSet = slice(0, 0.1);
-    const failures = await phase('failures 100/s', failedSet, { podPhase: 'Failed', match: { retry: 0, state: 'Terminated', result: 'Failed' } }, 100);
+    shares.from = 0;
+    const failedSet = next(plan.failures.share);
+    const failures = await phase(`failures ${plan.failures.rate}/s`, failedSet, { podPhase: 'Failed', match: { retry: 0, state: 'Terminated', result: 'Failed' } }, plan.failures.rate);
     const retryCount = failedSet.length * tasksPerRun;
     const retriesSeen = await pods.ask({ op: 'count', key: 'ADD:retry', target: retryCount }, 300_000);
     if (!retriesSeen) throw new Error(`not every failed task got a retry within 300 s`);
@@ -413,10 +583,10 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     log(`  failure -> retry created: median ${median(retryLatency).toFixed(0)} ms, p99 ${quantile(retryLatency, 0.99).toFixed(0)} ms (${retryCount} retries)`);
 
     // ---- as fast as possible: the other first attempts succeed ----
-    await phase('max rate', slice(0.1, 1), { podPhase: 'Succeeded', match: { retry: 0, state: 'Terminated', result: 'Succeeded' } }, undefined);
+    await phase('max rate', next(plan.successesUpTo - plan.failures.share), { podPhase: 'Succeeded', match: { retry: 0, state: 'Terminated', result: 'Succeeded' } }, undefined);
 
     // Let the last reconciles (run phases) settle before reading the counters.
-    await waitFor('the watcher queue to drain', async () => metricSum((await httpGet(`${metricsUrl}/metrics`)).body, 'taskplane_queue_depth') === 0, 60_000);
+    await waitFor('the watcher queue to drain', async () => metricSum((await httpGet(`${metricsUrl}/metrics`)).body, 'taskplane_queue_depth') === 0, 120_000);
     await sleep(1000);
     const after = await watcherCounters(metricsUrl);
     const writes = after.writes - before.writes;
@@ -425,6 +595,13 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     const drivenTransitions = phases.reduce((n, p) => n + p.events, 0) + retryCount;
     const end = memory(watcherPid);
     const informerMemory = memory(pods.child.pid!);
+    const restart = stopWatcher && (await restartWatcher(stopWatcher, startWatcher, runs, log));
+    const controlPlane = Object.fromEntries(
+      (['etcd', 'kube-apiserver'] as const).flatMap((name) => {
+        const pid = cp.pids()[name];
+        return pid === undefined ? [] : [[name, memory(pid)]];
+      }),
+    );
 
     return {
       runs,
@@ -437,9 +614,11 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
         informerAllSeenS: informerSeen && (informerSeen.at - applyStart) / 1000,
         watcherAllSeenS: watcherSeen && (watcherSeen.at - applyStart) / 1000,
       },
+      ...(startup && { startup }),
+      ...(restart && { restart }),
       phases,
-      retry: { count: retryLatency.length, medianMs: median(retryLatency), p99Ms: quantile(retryLatency, 0.99), maxMs: Math.max(...retryLatency) },
-      memory: { watcherAfterApplyMB: afterApply.rssMB, watcherPeakMB: end.peakMB, informerPeakMB: informerMemory.peakMB },
+      retry: { rate: plan.failures.rate, count: retryLatency.length, medianMs: median(retryLatency), p99Ms: quantile(retryLatency, 0.99), maxMs: Math.max(...retryLatency) },
+      memory: { watcherAfterApplyMB: afterApply.rssMB, watcherEndMB: end.rssMB, watcherPeakMB: end.peakMB, informerRssMB: informerMemory.rssMB, informerPeakMB: informerMemory.peakMB, controlPlane },
       api: {
         writesBy: Object.fromEntries(Object.entries(after.writesBy).map(([k, v]) => [k, v - (before.writesBy[k] ?? 0)]).filter(([, v]) => (v as number) > 0)),
         writes,
@@ -488,7 +667,9 @@ export async function runWatcherKwokBench(opts: { runs: number; tasksPerRun: num
   const tasks = runs * tasksPerRun;
   const runTime = opts.runTime ?? '2s';
   // kube-controller-manager's node lifecycle controller lifts the not-ready taint the API server puts on new Nodes.
-  return withBench({ ...opts, controllerManager: true }, async ({ cp, api, pods, statuses, watcherPid, metricsUrl }) => {
+  return withBench({ ...opts, controllerManager: true }, async ({ cp, api, statuses, startPods, startWatcher }) => {
+    const pods = await startPods();
+    const { watcherPid, metricsUrl } = await startWatcher();
     // Capacity for every first attempt and retry at once (the scheduler counts Pods by node, not by phase).
     const nodeCount = 10;
     // KWOK plays 4 Pod stages at a time by default: with three stages per Pod that, not the watcher, sets the pace.

@@ -1,11 +1,13 @@
 /**
  * One cache (reflector) per kind of task object, started by the first run that uses the kind. A
- * reconcile waits for a kind's first sync at most `syncTimeoutMs`: a kind that does not exist, that
- * the watcher may not list, or that cannot be listed at all must fail the runs that need it (they
- * report why and retry), never hold a worker for good.
+ * reconcile waits for a kind's first sync as long as the list makes progress, and at most
+ * `syncTimeoutMs` without a page: a kind that does not exist, that the watcher may not list, or that
+ * cannot be listed at all must fail the runs that need it (they report why and retry), never hold a
+ * worker for good.
  */
 import { LABEL_RUN } from '../engine/labels.js';
-import { runBucket, taskRunBucket, withoutManagedFields } from './cache-indexes.js';
+import { runBucket, taskRunBucket } from './cache-indexes.js';
+import { cachedTask } from './cached-task.js';
 import { ApiError, type KubeClient, type KubeObject } from './kube/client.js';
 import { Reflector } from './kube/reflector.js';
 import type { TaskKind } from './tasks.js';
@@ -29,7 +31,7 @@ interface Entry {
 
 export interface TaskCacheOptions {
   readonly namespace?: string;
-  /** @default 5000 - long enough for a list of thousands of objects, short enough that other runs go on */
+  /** Without a list page for this long, a reconcile stops waiting for the kind's first sync. @default 5000 - long enough for a page, short enough that other runs go on */
   readonly syncTimeoutMs?: number;
   /** Called with a task object's run (namespace, name) on any change of it. */
   readonly onChange: (namespace: string | undefined, run: string) => void;
@@ -57,17 +59,25 @@ export class TaskCaches {
       const timeoutMs = this.options.syncTimeoutMs ?? 5000;
       let timer: NodeJS.Timeout | undefined;
       let stopWaiting = () => {};
+      // The time limit is on silence, not on the list: a list of 100,000 objects takes longer than
+      // the limit, and its runs must wait for it, not fail and retry (each writing a ReconcileError).
+      const progressed = () => {
+        clearTimeout(timer);
+        timer = setTimeout(stopWaiting, timeoutMs);
+      };
       const given = new Promise<'timeout'>((resolve) => {
         stopWaiting = () => resolve('timeout');
-        timer = setTimeout(stopWaiting, timeoutMs);
+        progressed();
         signal?.addEventListener('abort', stopWaiting, { once: true });
         // The first failed list ends the wait too: its error is the answer.
         entry.reflector.once('retry', stopWaiting);
+        entry.reflector.on('page', progressed);
       });
       const outcome = await Promise.race([entry.reflector.waitForSync().then(() => 'synced' as const), given]);
       clearTimeout(timer);
       signal?.removeEventListener('abort', stopWaiting);
       entry.reflector.off('retry', stopWaiting);
+      entry.reflector.off('page', progressed);
       signal?.throwIfAborted();
       if (outcome === 'timeout') throw this.unavailable(kind, entry, timeoutMs);
     }
@@ -97,7 +107,7 @@ export class TaskCaches {
     const id = `${kind.apiVersion}/${kind.kind}`;
     let entry = this.entries.get(id);
     if (entry) return entry;
-    const reflector = new Reflector<KubeObject>(this.client, { ...kind, namespace: this.options.namespace, labelSelector: LABEL_RUN, indexBy: taskRunBucket, transform: withoutManagedFields });
+    const reflector = new Reflector<KubeObject>(this.client, { ...kind, namespace: this.options.namespace, labelSelector: LABEL_RUN, indexBy: taskRunBucket, transform: cachedTask(kind.apiVersion, kind.kind) });
     entry = { reflector };
     const current = entry;
     reflector.on('retry', (error, delayMs) => {

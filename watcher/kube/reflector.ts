@@ -33,6 +33,8 @@ export interface ReflectorEvents<T> {
   add: [object: T];
   update: [object: T, previous: T];
   delete: [object: T];
+  /** A page of a list went into the cache: a long list is making progress. */
+  page: [objects: number];
   /** A list (initial or after 410 Gone) completed. */
   synced: [];
   /** An error was handled by retrying; for logs and metrics. */
@@ -126,9 +128,13 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
     }
   }
 
-  /** Lists everything (in pages) and replaces the cache, emitting the differences. */
+  /**
+   * Lists everything (in pages) and replaces the cache, emitting the differences. Each page goes into
+   * the cache (transformed) as it arrives: holding every page's whole objects until the last one came
+   * was the peak of a watcher's memory at start-up.
+   */
   private async relist(): Promise<string> {
-    const items: T[] = [];
+    const seen = new Set<string>();
     let continueToken: string | undefined;
     let resourceVersion = '';
     do {
@@ -138,15 +144,14 @@ export class Reflector<T extends KubeObject> extends EventEmitter<ReflectorEvent
         { labelSelector: this.options.labelSelector, limit: 500, continue: continueToken },
         this.options.namespace,
       );
-      items.push(...page.items);
+      for (const item of page.items) {
+        seen.add(key(item));
+        this.upsert(item);
+      }
+      this.emit('page', page.items.length);
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
-    const seen = new Set<string>();
-    for (const item of items) {
-      seen.add(key(item));
-      this.upsert(item);
-    }
     for (const [k, old] of this.store) {
       if (!seen.has(k)) {
         this.remove(k);
