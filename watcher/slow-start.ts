@@ -5,7 +5,10 @@
  * round trips. Stops after the first batch in which a call threw (the first error is thrown once the
  * batch settled) or returned a value (returned): the items not reached were never started.
  */
-export async function slowStart<T, R>(items: readonly T[], fn: (item: T) => Promise<R | undefined>, maxBatch = 64): Promise<R | undefined> {
+/** The widest batch: requests in flight at once for one reconcile. */
+export const MAX_BATCH = 64;
+
+export async function slowStart<T, R>(items: readonly T[], fn: (item: T) => Promise<R | undefined>, maxBatch = MAX_BATCH): Promise<R | undefined> {
   for (let start = 0, size = 1; start < items.length; start += size, size = Math.min(size * 2, maxBatch)) {
     const settled = await Promise.allSettled(items.slice(start, start + size).map(fn));
     for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
