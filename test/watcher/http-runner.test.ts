@@ -55,7 +55,7 @@ function setup(failures: number[]) {
     logger: pino({ level: 'silent' }),
     clock: { now: () => new Date('2026-01-01T00:00:00Z') },
     identity: 'w/1',
-    isLeader: () => true,
+    owns: () => true,
     admit: () => ({ decision: 'send' }),
   });
   return { runner, cache, events, state: () => current.status };

@@ -76,7 +76,7 @@ function setup(cfg: Config, policy: SchedulerPolicy = {}) {
     clock,
     logger: pino({ level: 'silent' }),
     policy,
-    isLeader: () => true,
+    owns: () => true,
     recordEvent: async (_object, _type, reason, message) => {
       events.push({ reason, message });
     },
