@@ -386,6 +386,7 @@ export class Watcher {
     const timer = this.options.metrics.reconcileSeconds.startTimer();
     this.busySince.set(id, Date.now());
     this.options.metrics.shardReconciles.inc({ shard: String(shard) });
+    this.options.logger.debug({ key, shard }, 'reconcile begins');
     try {
       const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key, signal) : await this.reconcile(key, signal);
       this.queue.forget(key);
@@ -405,6 +406,7 @@ export class Watcher {
       this.busySince.delete(id);
       timer();
       this.queue.done(key);
+      this.options.logger.debug({ key, shard }, 'reconcile ends');
     }
   }
 
