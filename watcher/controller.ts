@@ -26,7 +26,7 @@ import { ApiHealth, isOutage } from './api-health.js';
 import { WriteExpectations } from './expectations.js';
 import { classifyFailure, createRejection, type Rejection } from './failures.js';
 import { ShardElector, type LeaderElectionOptions } from './shards.js';
-import { shardOf } from './shard-balance.js';
+import { shardOf } from '../engine/shards.js';
 import { replacingPatch, StatusOwnership } from './status-owner.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';

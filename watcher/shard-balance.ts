@@ -1,31 +1,12 @@
 /**
  * Sharding without a coordinator (pure: no network, no timers; `now` is given). The unit of
- * ownership is the JobConfig: its shard is a stable hash of `<namespace>/<config>`, so every run of
- * a config, and the config's status, concurrency and schedule, are decided by one owner. Each shard
- * has its own Lease; each replica reads them all and takes one step towards holding its share,
+ * ownership is the JobConfig (engine/shards.ts). Each shard has its own Lease; each replica reads them all and takes one step towards holding its share,
  * ceil(shards / live replicas):
  *   - fewer than its share: take a free or expired Lease; none free: ask, on a Lease of the replica
  *     holding the most (when it holds more than its share), by writing a request on that Lease;
  *   - more than its share with a fresh request on one of its Leases: hand that shard over.
  * Replicas are learned from the Leases themselves: unexpired holders and fresh requesters.
  */
-
-/** FNV-1a, 32 bits, over UTF-8: stable across processes, versions and platforms. */
-export function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(text, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  return hash;
-}
-
-/** The shard owning a JobConfig (and all its runs). */
-export function shardOf(namespace: string | undefined, config: string, shards: number): number {
-  return shards === 1 ? 0 : fnv1a32(`${namespace ?? ''}/${config}`) % shards;
-}
-
-/** One shard: the Lease `--lease-name` itself, or `<lease-name>-shard-<i>` when there are several. */
-export function shardLeaseName(leaseName: string, shard: number, shards: number): string {
-  return shards === 1 ? leaseName : `${leaseName}-shard-${shard}`;
-}
 
 /** What a replica read of one shard's Lease (absent Lease: no holder). */
 export interface ShardLease {

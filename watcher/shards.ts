@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { KubeClient } from './kube/client.js';
 import { LeaseLock, type LeaseTimings } from './lease.js';
-import { planBalance, shardLeaseName } from './shard-balance.js';
+import { shardLeaseName } from '../engine/shards.js';
+import { planBalance } from './shard-balance.js';
 
 export interface LeaderElectionOptions extends LeaseTimings {
   readonly namespace: string;

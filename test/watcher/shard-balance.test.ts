@@ -4,7 +4,8 @@
  * partitioned and dying against an in-memory Lease store with compare-and-swap, on a stepped clock.
  */
 import { describe, expect, it } from 'vitest';
-import { fnv1a32, planBalance, shardLeaseName, shardOf, type ShardLease } from '../../watcher/shard-balance.js';
+import { fnv1a32, shardLeaseName, shardOf } from '../../engine/shards.js';
+import { planBalance, type ShardLease } from '../../watcher/shard-balance.js';
 
 const DURATION = 15_000;
 const RENEW_DEADLINE = 10_000;

@@ -12,7 +12,7 @@ import { Materialization, Parallelism, TaskTemplate } from '../../constructs/ind
 import { jobConfigCrd, jobRunCrd } from '../../engine/schema/crd.js';
 import type { KubeObject } from '../../watcher/kube/client.js';
 import { createMetrics } from '../../watcher/metrics.js';
-import { shardOf } from '../../watcher/shard-balance.js';
+import { shardOf } from '../../engine/shards.js';
 import { applyCrds, clusterInfo, createNamespace, finishPod, waitUntil, type TestNamespace } from '../cluster/client.js';
 import { httpGet } from '../cluster/http.js';
 import { applyAsGitOps, ARGOCD, listTasks, metricValue, podTask, registryValue, spawnWatcher, startWatcher, synthRun, testClient, waitForRun, type WatcherProcess } from './helpers.js';
