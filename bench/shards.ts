@@ -169,7 +169,7 @@ export function shardsReport(r: ShardsBenchResult): string {
   ]);
   return [
     '## Sharding',
-    `${r.configs} Rendered runs × ${r.tasksPerRun} Pod tasks per setup, each setup in its own namespace of one control plane: one watcher process (\`--shards 1\`), or two (\`--shards 2\`, one shard each, Leases in the namespace). ` +
+    `${r.configs} Rendered runs × ${r.tasksPerRun} Pod tasks per setup (new runs for each, on one control plane): one watcher process (\`--shards 1\`), or two (\`--shards 2\`, one shard each; each setup its own Leases). ` +
       `Every Pod is then finished (status writes, ${CONCURRENCY} in flight) and the time until every run says Succeeded is taken. Per process: CPU seconds and reconciles over that phase, resident memory at its end (the processes' own /metrics). ` +
       `On this machine the watchers, the driver, etcd and kube-apiserver share the cores: the ratio shows the split, not the speed-up of a bigger machine (docs/watcher.md, "Sharding").`,
     table(['shards', 'transitions/s', 'CPU per process', 'reconciles per process', 'RSS per process'], rows),
