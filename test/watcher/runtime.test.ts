@@ -44,24 +44,22 @@ describe('taskplane watch flags', () => {
     expect(() => parseWatchFlags(flags({ workers }))).toThrow(`--workers: got "${workers}"; valid: a whole number of at least 1`);
   });
 
-  it('every wrong flag at once', () => {
-    let error: Error | undefined;
+  /** The lines of the usage error the flags give. */
+  const usageErrors = (overrides: Partial<WatchFlags>) => {
     try {
-      parseWatchFlags(flags({ workers: 'two', leaderElect: 'yes', metricsAddress: 'localhost', logLevel: 'loud' }));
-    } catch (e) {
-      error = e as Error;
+      parseWatchFlags(flags(overrides));
+    } catch (error) {
+      return (error as Error).message.split('\n');
     }
-    expect(error?.message.split('\n').map((line) => line.split(':')[0])).toEqual(['--workers', '--leader-elect', '--metrics-address', '--log-level']);
+    return [];
+  };
+
+  it('every wrong flag at once', () => {
+    expect(usageErrors({ workers: 'two', leaderElect: 'yes', metricsAddress: 'localhost', logLevel: 'loud' }).map((line) => line.split(':')[0])).toEqual(['--workers', '--leader-elect', '--metrics-address', '--log-level']);
   });
 
   it('--shards and the Lease timings: every wrong one named with what is valid', () => {
-    let error: Error | undefined;
-    try {
-      parseWatchFlags(flags({ shards: '0', leaseDuration: '1.5s', renewDeadline: '2s', retryPeriod: 'soon' }));
-    } catch (e) {
-      error = e as Error;
-    }
-    expect(error?.message.split('\n')).toEqual([
+    expect(usageErrors({ shards: '0', leaseDuration: '1.5s', renewDeadline: '2s', retryPeriod: 'soon' })).toEqual([
       '--shards: got "0"; valid: a whole number of at least 1, e.g. --shards 2',
       '--leader-elect-retry-period: got "soon"; valid: a positive duration such as 15s or 500ms',
       '--leader-elect-renew-deadline: 2s must be shorter than --leader-elect-lease-duration (1.5s)',
