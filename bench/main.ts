@@ -64,7 +64,7 @@ if (!only || only === 'http') {
 let shards: ShardsBenchResult | undefined;
 if (!only || only === 'shards') {
   log('sharding: the same stream with 1 and with 2 watcher processes (--shards 2)');
-  shards = await runShardsBench({ configs: quick ? 10 : 40, tasksPerRun: quick ? 20 : 50, reps: quick ? 1 : 2, log });
+  shards = await runShardsBench({ configs: quick ? 10 : 40, tasksPerRun: quick ? 20 : 50, reps: quick ? 1 : 3, log });
 }
 
 const commit = (() => {
