@@ -149,7 +149,7 @@ describe('a replica joining later', () => {
   const CYCLES = 8;
   const INDEXES = 20;
 
-  it(`is handed its share and hands it back when it stops, ${CYCLES} times, while runs are reconciled all along: never one run reconciled by both replicas at once`, { timeout: 300_000 }, async () => {
+  it(`is handed its share and hands it back when it stops, ${CYCLES} times, while runs are reconciled all along: never one run reconciled by both replicas at once; a third replica for two shards is a ready standby`, { timeout: 300_000 }, async () => {
     ns = await createNamespace('tp-handover', { waitForServiceAccount: false });
     // Both replicas log into one list, in the order things happen (one process, synchronous writes).
     const log: { who: string; msg: string; key?: string; shard?: number }[] = [];
@@ -191,6 +191,21 @@ describe('a replica joining later', () => {
       await b.watcher.stop();
       await waitUntil(`cycle ${cycle}: a holds both again`, async () => a.watcher.heldShards.length === 2, 30_000);
     }
+
+    // Three replicas for two shards: one is a standby, holding nothing and ready; nothing moves while all live.
+    const [b, c] = [await replica('b'), await replica('c')];
+    await waitUntil('two shards held by two replicas', async () => [a, b, c].filter((r) => r.watcher.heldShards.length === 1).length === 2, 30_000);
+    const transitions = async () => {
+      let total = 0;
+      for (const r of [a, b, c]) total += await registryValue(r.metrics, 'taskplane_shard_transitions_total');
+      return total;
+    };
+    const before = await transitions();
+    await new Promise((r) => setTimeout(r, 4 * TIMINGS.retryPeriodMs + TIMINGS.leaseDurationSeconds * 1000));
+    const standby = [a, b, c].filter((r) => r.watcher.heldShards.length === 0);
+    expect(standby).toHaveLength(1);
+    expect(standby[0]!.watcher.readiness()).toEqual([]);
+    expect(await transitions()).toBe(before);
     churning = false;
     await churn;
 
@@ -207,9 +222,11 @@ describe('a replica joining later', () => {
       } else if (entry.msg === 'reconcile ends' && active.get(entry.key!) === entry.who) active.delete(entry.key!);
     }
     expect(overlaps).toEqual([]);
-    expect(new Set(log.filter((e) => e.msg === 'reconcile begins').map((e) => e.who)).size).toBe(CYCLES + 1);
+    const began = new Set(log.filter((e) => e.msg === 'reconcile begins').map((e) => e.who));
+    for (const who of ['a', ...Array.from({ length: CYCLES }, (_, i) => `b${i}`)]) expect(began, who).toContain(who);
     const handOvers = log.filter((e) => e.who === 'a' && e.msg === 'handed a shard over').length;
-    expect(handOvers).toBe(CYCLES);
+    // One per cycle, and one to the first of the last two replicas.
+    expect(handOvers).toBe(CYCLES + 1);
     expect(reconciles).toBeGreaterThan(CYCLES * 10);
     // Each first attempt was created once, whoever held its shard.
     const created = log.filter((e) => e.msg === 'created task');
