@@ -34,6 +34,7 @@ import { Scheduler, type SchedulerPolicy } from './scheduler.js';
 import { configBucket, runConfigBucket } from './cache-indexes.js';
 import { EventRecorder } from './event-recorder.js';
 import { TaskCaches } from './task-caches.js';
+import { slowStart } from './slow-start.js';
 import { CacheEntries } from './cache-entries.js';
 import { observeTasks, ownedBy, runExecutor } from './tasks.js';
 import { RunAdmission } from './admission.js';
@@ -157,6 +158,7 @@ export class Watcher {
       this.ownership.forget(key);
       this.issuedCreates.delete(key);
       this.queue.add(configOf(run));
+      this.wakeQueued(run);
     });
     this.runs.on('update', (run, old) => {
       const key = runKey(run.metadata.namespace, run.metadata.name);
@@ -165,8 +167,10 @@ export class Watcher {
       if (run.metadata.generation !== old.metadata.generation || run.metadata.deletionTimestamp !== old.metadata.deletionTimestamp || foreignStatus) {
         this.queue.add(key);
       }
-      // ...but a run that started or finished changes its config's counts.
+      // ...but a run that started or finished changes its config's counts,
       if (run.status?.phase !== old.status?.phase || run.status?.startTime !== old.status?.startTime) this.queue.add(configOf(run));
+      // and one that finished frees a slot: once the cache says so, or the queued runs would still count it.
+      if (TERMINAL_PHASES.has(run.status?.phase) && !TERMINAL_PHASES.has(old.status?.phase)) this.wakeQueued(run);
       // HttpTasks wait until their run has recorded them.
       if (!isDeepStrictEqual(run.status?.tasks, old.status?.tasks)) this.http?.runner.runChanged(run.metadata.namespace, run.metadata.name);
     });
@@ -268,6 +272,11 @@ export class Watcher {
     return [...this.terms.keys()].sort((a, b) => a - b);
   }
 
+  /** Resolves once the events recorded so far are written (they are written off the reconcile path). */
+  flushEvents(): Promise<void> {
+    return this.events.flush();
+  }
+
   /** Ready while the watcher can reconcile; see `readiness`. */
   ready(): boolean {
     return this.readiness().length === 0;
@@ -310,6 +319,7 @@ export class Watcher {
     await Promise.all([...this.workers, this.scheduler.stop()]);
     await this.http?.runner.stop();
     await this.elector?.stop();
+    await this.events.stop();
     await Promise.all([this.runs.stop(), this.configs.stop(), this.tasks.stop(), this.http?.client.close()]);
   }
 
@@ -492,17 +502,18 @@ export class Watcher {
     if (foreign) {
       const who = foreign.managers.join(', ') || 'another writer';
       const what = foreign.ours ? "restored the watcher's record" : 'the watcher restarted and has no record of its own to restore; it goes on from this status';
-      await this.recordEvent(run, 'Warning', 'ForeignStatusWrite', `status was written by ${who}, not the watcher; ${what}`, signal);
+      this.recordEvent(run, 'Warning', 'ForeignStatusWrite', `status was written by ${who}, not the watcher; ${what}`);
     }
-    for (const object of rendered) {
-      const refused = await this.createTask(written, object, signal);
+    const refused = await slowStart(rendered, async (object) => {
+      const refusal = await this.createTask(written, object, signal);
       issued.add(object.metadata.name);
-      if (refused) {
-        const refusal = planRun({ ...snapshot, run: written, rejection: refused });
-        await this.writeStatus(key, written, refusal, signal);
-        await this.events.record(run, refusal.events, signal);
-        return undefined;
-      }
+      return refusal;
+    });
+    if (refused) {
+      const refusal = planRun({ ...snapshot, run: written, rejection: refused });
+      await this.writeStatus(key, written, refusal, signal);
+      this.events.record(run, refusal.events);
+      return undefined;
     }
     for (const kill of plan.kill) {
       const target = objects.find((o) => o.metadata.name === kill.name && o.metadata.namespace === run.metadata.namespace);
@@ -510,7 +521,7 @@ export class Watcher {
       const createdByWatcher = target !== undefined && kill.reason !== 'StrayTask' && ownedBy(target, run);
       if (target && selected) await this.killTask(run, target, selected.executor.kill({ object: target as never, createdByWatcher }, selected.template, now), kill.reason, signal);
     }
-    await this.events.record(run, plan.events, signal);
+    this.events.record(run, plan.events);
     this.noteTransitions(run, plan);
     if (caching && plan.cache) {
       this.options.metrics.cacheLookups.inc({ result: 'hit' }, plan.cache.hits.length);
@@ -535,7 +546,7 @@ export class Watcher {
     if (!changed) return;
     try {
       await this.writeStatus(key, run, { status, create: [], kill: [], events: [] }, signal);
-      await this.recordEvent(run, 'Warning', failure.transient.reason, failure.transient.message, signal);
+      this.recordEvent(run, 'Warning', failure.transient.reason, failure.transient.message);
     } catch (writeError) {
       this.options.logger.debug({ run: key, err: (writeError as Error).message }, 'could not report the failure on the run');
     }
@@ -616,13 +627,12 @@ export class Watcher {
     this.options.metrics.kills.inc({ reason });
     if (action.kind === 'mergePatch') await this.client.mergePatch(live, action.patch, undefined, signal);
     else if (action.kind === 'delete') await this.client.delete(live, live.metadata.uid, signal).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-    else await this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`, signal);
+    else this.recordEvent(run, 'Warning', 'CannotKill', `${live.kind} ${live.metadata.name}: ${action.why}`);
   }
 
-  private async recordEvent(object: RunObject | ConfigObject, type: string, reason: string, message: string, signal?: AbortSignal): Promise<void> {
-    await this.events.record(object, [{ type, reason, message }], signal);
+  private recordEvent(object: RunObject | ConfigObject, type: string, reason: string, message: string): void {
+    this.events.record(object, [{ type, reason, message }]);
   }
-
 
   private noteTransitions(run: RunObject, plan: RunPlan): void {
     const before = new Map((run.status?.tasks ?? []).map((t) => [t.name, `${t.status.state}/${t.status.result ?? ''}`]));
@@ -634,14 +644,13 @@ export class Watcher {
     const phase = plan.status.phase;
     if (phase !== run.status?.phase) {
       this.options.logger.info({ run: run.metadata.name, namespace: run.metadata.namespace, phase, from: run.status?.phase }, 'run phase changed');
-      // A run that finished frees a slot: queued runs of the same config may start now.
-      if (phase && TERMINAL_PHASES.has(phase)) {
-        for (const other of this.configRuns(run.metadata.namespace, run.spec.configName)) {
-          if (!other.status?.startTime) {
-            this.queue.add(runKey(other.metadata.namespace, other.metadata.name));
-          }
-        }
-      }
+    }
+  }
+
+  /** Queued runs of `run`'s config may start now (it finished or is gone). */
+  private wakeQueued(run: RunObject): void {
+    for (const other of this.configRuns(run.metadata.namespace, run.spec.configName)) {
+      if (!other.status?.startTime) this.queue.add(runKey(other.metadata.namespace, other.metadata.name));
     }
   }
 }

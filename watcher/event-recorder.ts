@@ -4,15 +4,17 @@
  * - an event repeated with the same message patches its Event's `count` and `lastTimestamp`;
  * - past AGGREGATE_AFTER distinct messages of one (object, type, reason) within AGGREGATE_WINDOW_MS,
  *   the rest go to one "(combined from similar events)" Event with the latest message and a count;
- * - the events of one batch (a reconcile's) are coalesced first: one write per Event, whatever the
- *   number of occurrences.
+ * - writes happen off the caller's path, and everything recorded while earlier writes were in flight
+ *   is coalesced: one write per Event, whatever the number of occurrences;
+ * - a failed write keeps its occurrences for the next attempt (backing off), so an outage delays an
+ *   event and does not lose it.
  * Nothing is dropped (client-go's spam filter drops; a Warning here always lands as an Event or in
  * one's count). Memory is bounded: the caches forget the least recently used keys past MAX_KEYS.
  */
 import type { Logger } from 'pino';
 import { GROUP_VERSION } from '../engine/schema/resources.js';
 import type { Clock } from './clock.js';
-import { isNotFound, type KubeClient, type KubeObject } from './kube/client.js';
+import { ApiError, isNotFound, type KubeClient, type KubeObject } from './kube/client.js';
 
 export const AGGREGATE_AFTER = 10;
 export const AGGREGATE_WINDOW_MS = 10 * 60_000;
@@ -54,9 +56,28 @@ class Lru<K, V> {
   }
 }
 
+interface Pending {
+  readonly object: KubeObject;
+  readonly event: EventSpec;
+  occurrences: number;
+  /** When the latest occurrence was recorded: the Event's lastTimestamp. */
+  at: string;
+}
+
+/** Event writes in flight at once while draining. */
+const WRITERS = 8;
+/** After a failed write the drain pauses this long, doubling up to MAX_RETRY_DELAY_MS, before writing again. */
+const RETRY_DELAY_MS = 500;
+const MAX_RETRY_DELAY_MS = 30_000;
+
 export class EventRecorder {
   private readonly similar = new Lru<string, Similar>(MAX_KEYS);
   private readonly written = new Lru<string, Written>(MAX_KEYS);
+  /** Occurrences not written yet, by Event: what piles up while writes are in flight is written once. */
+  private pending = new Map<string, Pending>();
+  private draining?: Promise<void>;
+  private retryDelayMs = 0;
+  private retryTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly client: KubeClient,
@@ -65,22 +86,87 @@ export class EventRecorder {
     private readonly logger: Logger,
   ) {}
 
-  /** Records `events` about `object`, one write per distinct Event. Best effort: a run's status is the record. */
-  async record(object: KubeObject, events: readonly EventSpec[], signal?: AbortSignal): Promise<void> {
+  /**
+   * Records `events` about `object` and returns at once: a background drain writes them, one write
+   * per distinct Event for everything recorded since its last write (as client-go's broadcaster
+   * writes off the caller's path). Best effort: a run's status is the record.
+   */
+  record(object: KubeObject, events: readonly EventSpec[]): void {
     if (events.length === 0) return;
     const now = this.clock.now();
-    const batch = new Map<string, { event: EventSpec; occurrences: number }>();
     for (const event of events) {
       const { key, message } = this.aggregate(object, event, now.getTime());
-      batch.set(key, { event: { ...event, message }, occurrences: (batch.get(key)?.occurrences ?? 0) + 1 });
+      this.enqueue(key, { object, event: { ...event, message }, occurrences: 1, at: now.toISOString() });
     }
-    for (const [key, { event, occurrences }] of batch) {
-      signal?.throwIfAborted();
-      try {
-        await this.write(object, key, event, occurrences, now.toISOString(), signal);
-      } catch (error) {
-        this.logger.debug({ err: (error as Error).message, reason: event.reason }, 'event not recorded');
+    this.drainSoon();
+  }
+
+  /** Resolves once everything recorded so far has been written, or tried once more (a clean stop). */
+  async flush(): Promise<void> {
+    await this.draining;
+    // What waits out a retry delay is tried now.
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.drainSoon();
+    await this.draining;
+  }
+
+  /** Flushes, then stops retrying. */
+  async stop(): Promise<void> {
+    await this.flush();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private enqueue(key: string, occurrence: Pending): void {
+    const before = this.pending.get(key);
+    if (before) {
+      before.occurrences += occurrence.occurrences;
+      before.at = occurrence.at > before.at ? occurrence.at : before.at;
+    } else this.pending.set(key, occurrence);
+  }
+
+  private drainSoon(): void {
+    if (this.draining || this.retryTimer || this.pending.size === 0) return;
+    const draining = this.drain().finally(() => {
+      if (this.draining === draining) this.draining = undefined;
+    });
+    this.draining = draining;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.size > 0) {
+      const batch = [...this.pending];
+      this.pending = new Map();
+      let failed = false;
+      for (let i = 0; i < batch.length; i += WRITERS) {
+        await Promise.all(
+          batch.slice(i, i + WRITERS).map(async ([key, pending]) => {
+            try {
+              await this.write(key, pending);
+            } catch (error) {
+              if (isRefused(error)) {
+                this.logger.warn({ err: (error as Error).message, reason: pending.event.reason }, 'event refused by the API server');
+                return;
+              }
+              failed = true;
+              // Kept for the next drain: an outage delays a Warning, it does not lose it.
+              this.enqueue(key, pending);
+              this.logger.debug({ err: (error as Error).message, reason: pending.event.reason }, 'event not recorded yet; will retry');
+            }
+          }),
+        );
       }
+      if (failed) {
+        this.retryDelayMs = Math.min(MAX_RETRY_DELAY_MS, this.retryDelayMs ? this.retryDelayMs * 2 : RETRY_DELAY_MS);
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          this.drainSoon();
+        }, this.retryDelayMs);
+        this.retryTimer.unref();
+        return;
+      }
+      this.retryDelayMs = 0;
     }
   }
 
@@ -97,12 +183,12 @@ export class EventRecorder {
     return { key: `${similarKey}${COMBINED}`, message: `${COMBINED}${event.message}` };
   }
 
-  private async write(object: KubeObject, key: string, event: EventSpec, occurrences: number, now: string, signal?: AbortSignal): Promise<void> {
+  private async write(key: string, { object, event, occurrences, at: now }: Pending): Promise<void> {
     const before = this.written.get(key);
     if (before) {
       const count = before.count + occurrences;
       try {
-        await this.client.mergePatch({ apiVersion: 'v1', kind: 'Event', metadata: { name: before.name, namespace: object.metadata.namespace } }, { count, lastTimestamp: now, message: event.message }, undefined, signal);
+        await this.client.mergePatch({ apiVersion: 'v1', kind: 'Event', metadata: { name: before.name, namespace: object.metadata.namespace } }, { count, lastTimestamp: now, message: event.message });
         this.written.set(key, { ...before, count });
         return;
       } catch (error) {
@@ -127,8 +213,12 @@ export class EventRecorder {
         lastTimestamp: now,
         count: occurrences,
       } as KubeObject,
-      signal,
     );
     this.written.set(key, { name, count: occurrences });
   }
+}
+
+/** An answer about the Event itself (forbidden, invalid, its namespace gone): writing it again cannot help. */
+function isRefused(error: unknown): boolean {
+  return error instanceof ApiError && error.status >= 400 && error.status < 500 && ![408, 409, 429].includes(error.status);
 }

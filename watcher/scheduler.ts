@@ -48,7 +48,7 @@ export interface SchedulerOptions {
   readonly policy?: SchedulerPolicy;
   /** Only the owner of a config (the leader, or its shard's holder) creates and deletes its runs. */
   owns(namespace: string | undefined, config: string): boolean;
-  recordEvent(object: RunObject | ConfigObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  recordEvent(object: RunObject | ConfigObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** Asks for the config's status to be written again: its last and next times or its pause changed. */
   refreshStatus?(config: ConfigObject): void;
 }
@@ -216,7 +216,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         this.states.delete(key);
         if (this.invalid.get(key) !== stateKey) {
           this.invalid.set(key, stateKey);
-          await this.options.recordEvent(config, 'Warning', 'InvalidSchedule', `Cannot schedule: ${withoutValues(errors)}`);
+          this.options.recordEvent(config, 'Warning', 'InvalidSchedule', `Cannot schedule: ${withoutValues(errors)}`);
         }
         return;
       }
@@ -245,7 +245,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     }
     if (result.skipped > 0) {
       const max = this.options.policy?.maxMissedSchedules ?? 5;
-      await this.options.recordEvent(config, 'Warning', 'MissedSchedules', `Skipped ${result.skipped} missed schedule(s): more than maxMissedSchedules (${max}) were due at once`);
+      this.options.recordEvent(config, 'Warning', 'MissedSchedules', `Skipped ${result.skipped} missed schedule(s): more than maxMissedSchedules (${max}) were due at once`);
     }
     state.from = result.from;
     state.next = result.next;
@@ -265,18 +265,18 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const unfinished = this.runsOf(config).filter((r) => isActiveRun(r) || isWaitingRun(r)).length + unseen;
     const queued = this.runsOf(config).filter(isWaitingRun).length + unseen;
     if (policy === 'Forbid' && unfinished >= maxConcurrency) {
-      await this.options.recordEvent(config, 'Warning', 'ScheduleSkipped', `Skipped creating run for ${dueText} due to concurrency policy Forbid: ${unfinished} unfinished run(s), maxConcurrency ${maxConcurrency}`);
+      this.options.recordEvent(config, 'Warning', 'ScheduleSkipped', `Skipped creating run for ${dueText} due to concurrency policy Forbid: ${unfinished} unfinished run(s), maxConcurrency ${maxConcurrency}`);
       return;
     }
     const maxEnqueued = this.options.policy?.maxEnqueued ?? DEFAULT_MAX_ENQUEUED;
     if (policy === 'Enqueue' && queued >= maxEnqueued) {
-      await this.options.recordEvent(config, 'Warning', 'ScheduleSkipped', `Skipped creating run for ${dueText}: ${queued} run(s) already queued (maxEnqueued ${maxEnqueued})`);
+      this.options.recordEvent(config, 'Warning', 'ScheduleSkipped', `Skipped creating run for ${dueText}: ${queued} run(s) already queued (maxEnqueued ${maxEnqueued})`);
       return;
     }
     const { run, errors } = buildRun({ name: config.metadata.name, namespace, spec: config.spec }, { name, materialization: 'Deferred' });
     if (errors.length > 0) {
       // Like Furiko's CreateJobFailed: retrying cannot help until the JobConfig changes. No option values in events.
-      await this.options.recordEvent(config, 'Warning', 'CreateRunFailed', `Cannot create run for ${dueText}: ${withoutValues(errors)}`);
+      this.options.recordEvent(config, 'Warning', 'CreateRunFailed', `Cannot create run for ${dueText}: ${withoutValues(errors)}`);
       return;
     }
     const object: KubeObject = {
@@ -296,7 +296,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     } catch (error) {
       if (isAlreadyExists(error)) return;
       if (error instanceof ApiError && error.status === 422) {
-        await this.options.recordEvent(config, 'Warning', 'CreateRunFailed', `The API server rejected run ${name}: ${error.message}`);
+        this.options.recordEvent(config, 'Warning', 'CreateRunFailed', `The API server rejected run ${name}: ${error.message}`);
         return;
       }
       throw error;

@@ -16,6 +16,12 @@ import { formatTime, latest, parseTime, seconds, type Millis } from './time.js';
 import type { CreateTask } from './types.js';
 
 export const CREATE_REISSUE_SECONDS = 60;
+/**
+ * Creates one plan asks for at most (the Job controller's MaxPodCreateDeletePerSync): a run of 10,000
+ * tasks is started over several reconciles, other runs are reconciled in between, and its status
+ * grows by a bounded step. The rest follow at once (CreatePlan.more).
+ */
+export const MAX_CREATES_PER_PLAN = 500;
 
 export interface CreateContext {
   readonly runName: string;
@@ -31,6 +37,8 @@ export interface CreateContext {
   readonly issued?: ReadonlySet<string>;
   /** A new task whose key has a fresh entry is recorded from it instead of created (cache.ts). @default - no caching */
   readonly cached?: CacheLookup;
+  /** @default MAX_CREATES_PER_PLAN */
+  readonly limit?: number;
 }
 
 /** A task answered from the cache. */
@@ -63,22 +71,29 @@ export interface CreatePlan {
   readonly cached: CachedTask[];
   /** New creates that looked in the cache and found nothing (0 without `cached`). */
   readonly misses: number;
+  /** Creates were due beyond the limit: plan again at once. */
+  readonly more: boolean;
 }
 
 export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, context: CreateContext): CreatePlan {
-  if (!context.allowed) return { refs: refs.filter((ref) => !isCreateRequested(ref)), creates: [], deferred: [], wakeAt: [], cached: [], misses: 0 };
-  const { now, runName } = context;
+  if (!context.allowed) return { refs: refs.filter((ref) => !isCreateRequested(ref)), creates: [], deferred: [], wakeAt: [], cached: [], misses: 0, more: false };
+  const { now, runName, limit = MAX_CREATES_PER_PLAN } = context;
   const creates: IssuedCreate[] = [];
   const deferred: DeferredRetry[] = [];
   const wakeAt: Millis[] = [];
   const cached: CachedTask[] = [];
   let misses = 0;
+  let more = false;
   const next = refs.map((ref): TaskRef => {
     if (!isCreateRequested(ref)) return ref;
     const reissueAt = parseTime(ref.creationTimestamp!) + seconds(CREATE_REISSUE_SECONDS);
     const lost = context.issued !== undefined && !context.issued.has(ref.name);
     if (reissueAt > now && !lost) {
       wakeAt.push(reissueAt);
+      return ref;
+    }
+    if (creates.length >= limit) {
+      more = true;
       return ref;
     }
     const index = ref.parallelIndex as ParallelIndex;
@@ -97,6 +112,10 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
       wakeAt.push(due);
       continue;
     }
+    if (creates.length >= limit) {
+      more = true;
+      break;
+    }
     const name = taskName(runName, view.index, retryIndex);
     const entry = context.cached?.(view.index);
     if (entry) {
@@ -109,7 +128,7 @@ export function decideCreates(refs: readonly TaskRef[], summary: RunSummary, con
     next.push(requestedRef(name, view.index, retryIndex, context.kind, now));
     wakeAt.push(now + seconds(CREATE_REISSUE_SECONDS));
   }
-  return { refs: sortRefs(next), creates, deferred, wakeAt, cached, misses };
+  return { refs: sortRefs(next), creates, deferred, wakeAt, cached, misses, more };
 }
 
 /** The next retry index, if the index needs one: nothing going, no result (succeeded, or failed: out of attempts or stopped by a rule). */

@@ -88,7 +88,7 @@ function queued(run: JobRunObject, start: { readonly reason: string; readonly me
   return { status, create: [], kill: [], events, ...(requeueAt !== undefined && { requeueAt: new Date(requeueAt) }) };
 }
 
-function planStarted({ run, tasks, issuedCreates, cache, foldAboveBytes = FOLD_THRESHOLD_BYTES, packAboveBytes = FOLD_THRESHOLD_BYTES }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
+function planStarted({ run, tasks, issuedCreates, cache, createLimit, foldAboveBytes = FOLD_THRESHOLD_BYTES, packAboveBytes = FOLD_THRESHOLD_BYTES }: RunSnapshot, startTime: Millis, now: Millis): RunPlan {
   const previous = run.status ?? {};
   const template = run.spec.template;
   const runName = run.metadata.name;
@@ -139,6 +139,7 @@ function planStarted({ run, tasks, issuedCreates, cache, foldAboveBytes = FOLD_T
     allowed: !finished && !killedAt && !afterKills.complete,
     issued: issuedCreates,
     cached: cacheLookup(run, cache?.entries, now),
+    ...(createLimit !== undefined && { limit: createLimit }),
   });
   // A result copied from the cache counts against the run's results budget like an observed one.
   const refs = creating.cached.length ? boundResults(creating.refs, (ref) => !finishedBefore.has(ref.name)) : creating.refs;
@@ -192,7 +193,8 @@ function planStarted({ run, tasks, issuedCreates, cache, foldAboveBytes = FOLD_T
   ];
   const status = statusBytes(full) > foldAboveBytes ? bounded(summary.indexes, refs, going(tasks)) : full;
   const killAt = killTimestamp && !TERMINAL_PHASES.has(outcome.phase) ? parseTime(killTimestamp) : undefined;
-  const requeueAt = nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, ...straying.wakeAt, killAt]);
+  // Creates left over the per-plan limit are planned again at once (after the other runs queued meanwhile).
+  const requeueAt = creating.more ? now : nextAfter(now, [...killing.wakeAt, ...creating.wakeAt, ...straying.wakeAt, killAt]);
   return {
     status,
     create: creating.creates.map((issued) => issued.create),

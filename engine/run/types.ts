@@ -63,6 +63,11 @@ export interface RunSnapshot {
    */
   readonly packAboveBytes?: number;
   /**
+   * Creates one plan asks for at most; the rest are planned again at once (`requeueAt` is now).
+   * @default MAX_CREATES_PER_PLAN - the Job controller's bound per sync; tests of other bounds raise it
+   */
+  readonly createLimit?: number;
+  /**
    * The run uses its JobConfig's cache (engine/cache/entries.ts `cacheApplies`): its successes become
    * entries, and once `entries` (the config's) are given, new tasks with a fresh entry are answered
    * from it instead of created. @default - no caching

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { expandIndexes, type ParallelIndex } from '../../engine/indexes.js';
 import { taskName } from '../../engine/names.js';
 import { planRun, type ObservedTask } from '../../engine/run/index.js';
+import { MAX_CREATES_PER_PLAN } from '../../engine/run/creates.js';
 import { STATUS_BUDGET_BYTES, statusBytes } from '../../engine/run/fold.js';
 import { MAX_RESULT_BYTES, RESULTS_BUDGET_BYTES } from '../../engine/run/results.js';
 import { MAX_ATTEMPTS_LIMIT, MAX_PARALLEL_INDEXES } from '../../engine/schema/template.js';
@@ -23,13 +24,16 @@ describe('the largest run the schema allows', () => {
   // Every index at once, every attempt failing with the largest result: the tasks going are packed
   // (pack.ts), the finished ones folded (fold.ts), and each write of the status is within the budget.
   // With a retry delay, all indexes wait to retry at once: their latest attempts are folded too.
+  // Creates go out MAX_CREATES_PER_PLAN a plan, each plan asking for the next at once (as the watcher
+  // requeues): the Rendered case shows the status within budget while a round of retries is half
+  // created; the 50-attempt case lifts the limit (20 plans a round would make it a 5-minute test).
   it.each([
-    { materialization: 'Deferred' as const, maxAttempts: MAX_ATTEMPTS_LIMIT, retryDelaySeconds: 0 },
+    { materialization: 'Deferred' as const, maxAttempts: MAX_ATTEMPTS_LIMIT, retryDelaySeconds: 0, createLimit: MAX_PARALLEL_INDEXES },
     // Fewer attempts: each round plans 10,000 tasks three times, and the rounds repeat themselves.
-    { materialization: 'Rendered' as const, maxAttempts: 3, retryDelaySeconds: 30 },
+    { materialization: 'Rendered' as const, maxAttempts: 3, retryDelaySeconds: 30, createLimit: MAX_CREATES_PER_PLAN },
   ])(
-    `${MAX_PARALLEL_INDEXES} indexes x $maxAttempts attempts at once, every one failing with a ${MAX_RESULT_BYTES}-byte result, $materialization, retry delay $retryDelaySeconds s: every status within ${STATUS_BUDGET_BYTES} bytes`,
-    ({ materialization, maxAttempts, retryDelaySeconds }) => {
+    `${MAX_PARALLEL_INDEXES} indexes x $maxAttempts attempts at once, every one failing with a ${MAX_RESULT_BYTES}-byte result, $materialization, retry delay $retryDelaySeconds s, $createLimit creates a plan: every status within ${STATUS_BUDGET_BYTES} bytes`,
+    ({ materialization, maxAttempts, retryDelaySeconds, createLimit }) => {
       let run: JobRunObject = makeRun({
         materialization,
         template: { maxAttempts, retryDelaySeconds, taskPendingTimeoutSeconds: 0, parallelism: { withCount: MAX_PARALLEL_INDEXES } },
@@ -42,13 +46,19 @@ describe('the largest run the schema allows', () => {
       let writes = 0;
       const observe = (name: string, index: ParallelIndex, retryIndex: number, createdByWatcher: boolean) =>
         tasks.set(name, { name, index, retryIndex, uid: `uid-${++uids}`, creationTimestamp: iso(clock), observation: { state: 'Starting' }, createdByWatcher });
+      let mostCreatesInOnePlan = 0;
       const plan = () => {
-        const planned = planRun({ run, tasks: [...tasks.values()], now: new Date(T0 + clock * 1000) });
-        largest = Math.max(largest, statusBytes(planned.status));
-        writes++;
-        run = { ...run, status: planned.status };
-        for (const { index, retryIndex } of planned.create) observe(taskName(RUN, index, retryIndex), index, retryIndex, true);
-        created += planned.create.length;
+        const now = new Date(T0 + clock * 1000);
+        for (let again = true; again; ) {
+          const planned = planRun({ run, tasks: [...tasks.values()], now, createLimit });
+          largest = Math.max(largest, statusBytes(planned.status));
+          writes++;
+          run = { ...run, status: planned.status };
+          for (const { index, retryIndex } of planned.create) observe(taskName(RUN, index, retryIndex), index, retryIndex, true);
+          created += planned.create.length;
+          mostCreatesInOnePlan = Math.max(mostCreatesInOnePlan, planned.create.length);
+          again = planned.requeueAt?.getTime() === now.getTime();
+        }
       };
       const everyTask = (change: (task: ObservedTask) => ObservedTask | undefined) => {
         for (const [name, task] of tasks) {
@@ -74,6 +84,7 @@ describe('the largest run the schema allows', () => {
       console.log(`${materialization}, delay ${retryDelaySeconds} s: ${writes} writes, largest status ${largest} bytes; final ${statusBytes(status)} bytes, ${status.tasks?.length ?? 0} refs, ${status.foldedTasks?.length} folded groups`);
       const byWatcher = materialization === 'Rendered' ? maxAttempts - 1 : maxAttempts;
       expect(created).toBe(MAX_PARALLEL_INDEXES * byWatcher);
+      expect(mostCreatesInOnePlan).toBe(createLimit);
       expect(status.phase).toBe('Failed');
       expect(status.createdTasks).toBe(MAX_PARALLEL_INDEXES * maxAttempts);
       expect(largest).toBeLessThanOrEqual(STATUS_BUDGET_BYTES);

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { RunPhase } from '../../engine/schema/index.js';
 import { planRun } from '../../engine/run/index.js';
+import { MAX_CREATES_PER_PLAN } from '../../engine/run/creates.js';
+import { taskName } from '../../engine/names.js';
 import { iso, makeRun, RunSim, summarizePlan, type RunOptions } from './run-sim.js';
 
 interface Step {
@@ -295,6 +297,28 @@ describe('planRun: create requests the runtime never issued', () => {
     const later = planRun({ ...sim.at(5).snapshot(), issuedCreates: new Set(['nightly-0-0']) });
     expect(summarizePlan(later)).toEqual({ phase: 'Pending', create: ['nightly-1-0'], kill: [], events: [], requeueAt: 60 });
     expect(summarizePlan(planRun({ ...sim.at(5).snapshot(), issuedCreates: new Set(['nightly-0-0', 'nightly-1-0']) }))).toMatchObject({ create: [] });
+  });
+});
+
+describe('planRun: creates bounded per plan', () => {
+  it(`asks for at most ${MAX_CREATES_PER_PLAN} creates a plan and plans again at once; unissued requests count against the bound; no index twice`, () => {
+    const count = 2 * MAX_CREATES_PER_PLAN + 200;
+    let run = makeRun({ materialization: 'Deferred', template: { parallelism: { withCount: count } } });
+    const now = new Date(Date.parse(iso(0)));
+    const asked: string[][] = [];
+    for (let plan = planRun({ run, tasks: [], now }); ; plan = planRun({ run, tasks: [], now, issuedCreates: new Set(asked.flat()) })) {
+      run = { ...run, status: plan.status };
+      asked.push(plan.create.map((c) => taskName(run.metadata.name, c.index, c.retryIndex)));
+      // Planned again at once while creates are left; then at the reissue time of the requests.
+      if (plan.requeueAt?.getTime() !== now.getTime()) break;
+    }
+    expect(asked.map((creates) => creates.length)).toEqual([MAX_CREATES_PER_PLAN, MAX_CREATES_PER_PLAN, 200]);
+    expect(new Set(asked.flat()).size).toBe(count);
+    // A new term (nothing issued yet) re-issues the recorded requests, again at most the bound a plan.
+    const reissued = planRun({ run, tasks: [], now, issuedCreates: new Set() });
+    expect(reissued.create).toHaveLength(MAX_CREATES_PER_PLAN);
+    expect(reissued.requeueAt).toEqual(now);
+    expect(reissued.events).toEqual([]);
   });
 });
 

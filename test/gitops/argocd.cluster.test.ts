@@ -149,7 +149,9 @@ describe.each<{ tracking: TrackingMethod }>([{ tracking: 'annotation' }, { track
       for (const pod of await pods(diff, 'flaky-first')) podUids.set(pod.metadata.name, (podUids.get(pod.metadata.name) ?? new Set()).add(pod.metadata.uid!));
       return run;
     };
-    await waitForApp(name, (app) => app.status?.operationState?.phase === 'Succeeded', 'the first sync applied the run');
+    // Settled: right after creating the objects, Argo CD may auto-sync once more on a comparison made before
+    // its cache saw them ("Partial sync operation ... succeeded"); the samples start after that.
+    await waitForApp(name, (app) => !app.operation && app.status?.operationState?.phase === 'Succeeded' && app.status.sync?.status === 'Synced', 'the first sync applied the run, no operation running');
 
     // While the run runs and retries: refresh, then sync, again and again (what `argocd app get --refresh`, `argocd app sync` do).
     let duringRun = 0;

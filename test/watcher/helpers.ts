@@ -21,6 +21,9 @@ export function testClient(kc: KubeConfig = kubeConfig()): KubeClient {
   return new KubeClient(kc, 'taskplane-test');
 }
 
+/** The watchers this process started: `events` reads only after they wrote what they recorded. */
+const inProcessWatchers = new Set<Watcher>();
+
 export async function startWatcher(options: Partial<WatcherOptions> = {}): Promise<Watcher> {
   const watcher = new Watcher({
     kubeConfig: kubeConfig(),
@@ -29,6 +32,7 @@ export async function startWatcher(options: Partial<WatcherOptions> = {}): Promi
     ...options,
   });
   await watcher.start();
+  inProcessWatchers.add(watcher);
   return watcher;
 }
 
@@ -86,8 +90,13 @@ export async function markPodRunning(client: KubeClient, namespace: string, name
   await client.mergePatch(pod, { status: runningStatus(pod) }, 'status');
 }
 
-/** A run's events, one entry per occurrence: an Event the recorder aggregated (its `count`) stands for that many. */
+/**
+ * A run's events, each occurrence once (an aggregated Event counts `count`). Events are written off the
+ * reconcile path: what the in-process watchers recorded so far is flushed first, so a test that saw a
+ * status reads the events of the same reconcile.
+ */
 export async function events(client: KubeClient, namespace: string, runName: string): Promise<{ reason: string; type: string; message: string }[]> {
+  await Promise.all([...inProcessWatchers].map((watcher) => watcher.flushEvents()));
   const list = await client.list<KubeObject & { reason: string; type: string; message: string; count?: number; involvedObject: { name: string } }>('v1', 'Event', {}, namespace);
   return list.items
     .filter((e) => e.involvedObject.name === runName)

@@ -77,7 +77,7 @@ function setup(cfg: Config, policy: SchedulerPolicy = {}, owns: () => boolean = 
     logger: pino({ level: 'silent' }),
     policy,
     owns,
-    recordEvent: async (_object, _type, reason, message) => {
+    recordEvent: (_object, _type, reason, message) => {
       events.push({ reason, message });
     },
   });
