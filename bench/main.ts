@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only synth|watcher|startup|http|scale] [-- --kwok] [-- --scale]`: taskplane's benchmarks (not part of the test
+ * `npm run bench [-- --quick] [-- --only synth|watcher|startup|http|shards|scale] [-- --kwok] [-- --scale]`: taskplane's benchmarks (not part of the test
  * suite). `scale` (100,000 tasks, about 15 minutes) runs only when asked: `--only scale`, or `--scale` beside the rest. Prints a short table and writes bench/results/latest.md and latest.json. Machines are shared
  * and noisy, so every figure that matters is a ratio against a baseline measured in the same run.
  * `--kwok`: the watcher part drives its Pods through kube-scheduler and KWOK instead of status patches.
@@ -12,6 +12,7 @@ import { OUTPUT_BASE, runSynth, type SynthResult } from './synth.js';
 import { runStartupBench, type StartupResult } from './startup.js';
 import { runWatcherBench, runWatcherKwokBench, SCALE_PLAN, type KwokResult, type WatcherResult } from './watcher.js';
 import { runHttpBench, type HttpBenchResult } from './http.js';
+import { runShardsBench, shardsReport, type ShardsBenchResult } from './shards.js';
 import { fmtMs, fmtRatio, REPO_ROOT, table } from './util.js';
 
 const args = process.argv.slice(2);
@@ -72,6 +73,12 @@ if (!only || only === 'http') {
   http = await runHttpBench({ requests: quick ? 5000 : 20_000, e2eTasks: 1000, log });
 }
 
+let shards: ShardsBenchResult | undefined;
+if (!only || only === 'shards') {
+  log('sharding: the same stream with 1 and with 2 watcher processes (--shards 2)');
+  shards = await runShardsBench({ configs: quick ? 10 : 40, tasksPerRun: quick ? 20 : 50, reps: quick ? 1 : 3, log });
+}
+
 const commit = (() => {
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
@@ -89,12 +96,12 @@ const meta = {
   durationS: Math.round((Date.now() - started) / 1000),
 };
 
-const markdown = report(meta, synth, watcher, startup, watcherKwok, http, watcherScale);
+const markdown = report(meta, synth, watcher, startup, watcherKwok, http, watcherScale) + (shards ? `\n\n${shardsReport(shards)}` : '');
 console.log(`\n${markdown}`);
 if (write) {
   const dir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, watcherKwok, watcherScale, startup, http }, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify({ meta, synth, watcher, watcherKwok, watcherScale, startup, http, shards }, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.md'), `${markdown}\n`);
   log(`wrote bench/results/latest.md and latest.json (${meta.durationS} s)`);
 }

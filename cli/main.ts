@@ -86,6 +86,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   --lease-namespace NS          namespace of the leader Lease (default $POD_NAMESPACE or taskplane-system)
   --lease-name NAME             (default taskplane-watcher)
   --identity ID                 (default hostname-pid)
+  --shards N                    split the runs into N shards by their JobConfig, one Lease each
+                                (<lease-name>-shard-<i>); replicas share them out, each reconciling
+                                only its shards' runs (default 1: one leader reconciles everything)
+  --leader-elect-lease-duration D  a Lease not renewed this long is taken over (default 15s)
+  --leader-elect-renew-deadline D  a holder that could not renew this long stops acting (default 10s)
+  --leader-elect-retry-period D    how often Leases are renewed or tried (default 2s)
   --workers N                   concurrent reconciles of different runs (default 2)
   --log-level LEVEL             (default info)
   --task-resources LIST         kinds it may create as tasks, e.g. pods,jobs.batch,taskruns.tekton.dev
@@ -95,7 +101,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   --http-egress-cidrs LIST      and CIDRs, e.g. 10.0.0.0/8 (default none); link-local is always refused
   --http-ca-file FILE           PEM CA certificates trusted besides Node's roots
 `,
-    flags: ['metrics-address', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'workers', 'log-level', 'task-resources', 'http-concurrency', 'http-egress-hosts', 'http-egress-cidrs', 'http-ca-file'],
+    flags: ['metrics-address', 'leader-elect', 'lease-namespace', 'lease-name', 'identity', 'shards', 'leader-elect-lease-duration', 'leader-elect-renew-deadline', 'leader-elect-retry-period', 'workers', 'log-level', 'task-resources', 'http-concurrency', 'http-egress-hosts', 'http-egress-cidrs', 'http-ca-file'],
   },
   synth: {
     summary: 'cdk8s synth that keeps the output directory when the app fails, and prints only the problems',
@@ -119,6 +125,10 @@ const OPTIONS = {
   'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'taskplane-system' },
   'lease-name': { type: 'string', default: 'taskplane-watcher' },
   identity: { type: 'string' },
+  shards: { type: 'string', default: '1' },
+  'leader-elect-lease-duration': { type: 'string', default: '15s' },
+  'leader-elect-renew-deadline': { type: 'string', default: '10s' },
+  'leader-elect-retry-period': { type: 'string', default: '2s' },
   workers: { type: 'string', default: '2' },
   'log-level': { type: 'string', default: 'info' },
   'task-resources': { type: 'string' },
@@ -234,6 +244,10 @@ export async function main(argv: string[]): Promise<number> {
         leaseNamespace: values['lease-namespace'],
         leaseName: values['lease-name'],
         identity: values.identity,
+        shards: values.shards,
+        leaseDuration: values['leader-elect-lease-duration'],
+        renewDeadline: values['leader-elect-renew-deadline'],
+        retryPeriod: values['leader-elect-retry-period'],
         workers: values.workers,
         logLevel: values['log-level'],
         taskResources: values['task-resources'],

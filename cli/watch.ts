@@ -17,6 +17,12 @@ export interface WatchFlags extends ConnectionFlags {
   readonly leaseNamespace: string;
   readonly leaseName: string;
   readonly identity?: string;
+  /** `--shards`: a whole number of at least 1, as given. */
+  readonly shards: string | number;
+  /** `--leader-elect-lease-duration`, `--leader-elect-renew-deadline`, `--leader-elect-retry-period`: durations such as `15s` or `500ms`. */
+  readonly leaseDuration: string;
+  readonly renewDeadline: string;
+  readonly retryPeriod: string;
   /** A whole number of at least 1, as given. */
   readonly workers: string | number;
   readonly logLevel: string;
@@ -51,11 +57,37 @@ export function parseWatchFlags(flags: WatchFlags) {
   if (!LOG_LEVELS.includes(flags.logLevel)) errors.push(`--log-level: got "${flags.logLevel}"; valid: ${LOG_LEVELS.join(', ')}`);
   if (!flags.leaseName) errors.push('--lease-name: must not be empty');
   if (!flags.leaseNamespace) errors.push('--lease-namespace: must not be empty');
+  const shards = Number(flags.shards);
+  if (String(flags.shards).trim() === '' || !Number.isInteger(shards) || shards < 1) errors.push(`--shards: got "${flags.shards}"; valid: a whole number of at least 1, e.g. --shards 2`);
+  else if (shards > 1 && leaderElect === 'false') errors.push(`--shards: got ${shards} with --leader-elect=false; shards are held through Leases: use --leader-elect=true, or --shards 1`);
+  const timings = parseLeaseTimings(flags, errors);
   const taskResources = flags.taskResources === undefined ? undefined : parseTaskResources(flags.taskResources);
   if (taskResources?.errors.length) errors.push(`--task-resources: got "${flags.taskResources}": ${taskResources.errors.join('; ')}`);
   const http = parseHttpFlags(flags, errors);
   if (errors.length) throw new UsageError(errors.join('\n'));
-  return { http, workers, leaderElect: leaderElect === 'true', host: flags.metricsAddress.slice(0, at) || '0.0.0.0', port, taskResources: taskResources?.resources };
+  return { http, workers, shards, timings, leaderElect: leaderElect === 'true', host: flags.metricsAddress.slice(0, at) || '0.0.0.0', port, taskResources: taskResources?.resources };
+}
+
+/** A duration as Go writes one: `15s`, `500ms`, `1m`, `1.5s`. */
+function parseDuration(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
+  return m ? Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm']) : undefined;
+}
+
+/** client-go's rules: the retry period is shorter than the renew deadline, which is shorter than the lease duration. */
+function parseLeaseTimings(flags: WatchFlags, errors: string[]) {
+  const read = (flag: string, text: string) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) errors.push(`--${flag}: got "${text}"; valid: a positive duration such as 15s or 500ms`);
+    return ms;
+  };
+  const lease = read('leader-elect-lease-duration', flags.leaseDuration);
+  const renew = read('leader-elect-renew-deadline', flags.renewDeadline);
+  const retry = read('leader-elect-retry-period', flags.retryPeriod);
+  if (lease && renew && renew >= lease) errors.push(`--leader-elect-renew-deadline: ${flags.renewDeadline} must be shorter than --leader-elect-lease-duration (${flags.leaseDuration})`);
+  if (renew && retry && retry >= renew) errors.push(`--leader-elect-retry-period: ${flags.retryPeriod} must be shorter than --leader-elect-renew-deadline (${flags.renewDeadline})`);
+  if (lease && lease % 1000 !== 0) errors.push(`--leader-elect-lease-duration: got "${flags.leaseDuration}"; a Lease holds whole seconds, e.g. 15s`);
+  return { leaseDurationSeconds: (lease ?? 15_000) / 1000, renewDeadlineMs: renew ?? 10_000, retryPeriodMs: retry ?? 2000 };
 }
 
 function parseHttpFlags(flags: WatchFlags, errors: string[]): HttpSettings {
@@ -79,7 +111,7 @@ function parseHttpFlags(flags: WatchFlags, errors: string[]): HttpSettings {
 }
 
 export async function watch(flags: WatchFlags): Promise<void> {
-  const { workers, leaderElect, host, port, taskResources, http } = parseWatchFlags(flags);
+  const { workers, shards, timings, leaderElect, host, port, taskResources, http } = parseWatchFlags(flags);
   const logger = pino({ level: flags.logLevel, base: { component: 'taskplane-watcher' } });
   const metrics = createMetrics();
   const identity = flags.identity ?? `${hostname()}-${process.pid}`;
@@ -91,7 +123,7 @@ export async function watch(flags: WatchFlags): Promise<void> {
     workers,
     http,
     ...(taskResources && { taskResources }),
-    ...(leaderElect && { leaderElection: { namespace: flags.leaseNamespace, name: flags.leaseName, identity } }),
+    ...(leaderElect && { leaderElection: { namespace: flags.leaseNamespace, name: flags.leaseName, identity, shards, ...timings } }),
   });
   const server = await startProbeServer(port, host, { registry: metrics.registry, readiness: () => watcher.readiness() });
   logger.info({ address: flags.metricsAddress, identity, namespace: flags.namespace ?? '(all)' }, 'serving /metrics, /healthz, /readyz');

@@ -62,11 +62,22 @@ export interface WatcherInstallProps {
    */
   readonly watchNamespace?: string;
   /**
-   * Only the leader acts; the other replica keeps its caches warm and takes over when the leader's
-   * Lease expires (15 s) or at once when the leader stops cleanly.
-   * @default 2
+   * Only the leader acts (with `shards`: each replica acts on the shards it holds); the other
+   * replica keeps its caches warm and takes over when the leader's Lease expires (15 s) or at once
+   * when the leader stops cleanly.
+   * @default 2 - a standby that takes over within the lease duration
    */
   readonly replicas?: number;
+  /**
+   * Split the runs into this many shards by their JobConfig (`--shards`), each held through its own
+   * Lease (`<name>-shard-<i>`); the replicas share the shards out among themselves and each reconciles
+   * only its shards' runs. It splits reconcile CPU and API writes, not memory: every replica still
+   * caches every object. `replicas` of at least `shards` lets each replica hold one; a replica more
+   * is a standby. See docs/watcher.md, "Sharding".
+   * @default 1 - one leader reconciles everything, which one replica sustains up to the figures in
+   * docs/watcher.md ("Sizing"); shard when a leader's CPU is the limit
+   */
+  readonly shards?: number;
   /**
    * Container resources; replaces the default as a whole (as in cdk8s-plus). With a memory limit, the
    * V8 heap limit (`--max-old-space-size`) is the memory limit less 256 MiB (at most half of it) for
@@ -185,6 +196,7 @@ export class WatcherInstall extends Construct {
       serviceAccount: { name: this.name, namespace: this.namespace },
       name: this.name,
       leaseName: this.name,
+      ...(props.shards !== undefined && { shards: props.shards }),
       executors,
       watchNamespace: props.watchNamespace,
       labels,
@@ -212,6 +224,7 @@ export class WatcherInstall extends Construct {
         '--leader-elect=true',
         `--lease-namespace=${this.namespace}`,
         `--lease-name=${this.name}`,
+        ...(props.shards !== undefined ? [`--shards=${props.shards}`] : []),
         // The same kinds as the RBAC above: the watcher refuses the others whatever its credentials allow.
         `--task-resources=${executors.map((e) => formatTaskResource(e.taskResource)).join(',')}`,
         ...(props.watchNamespace !== undefined ? [`--namespace=${props.watchNamespace}`] : []),
@@ -262,6 +275,9 @@ function validate(props: WatcherInstallProps, image: string, replicas: number, p
     });
   }
   if (!Number.isInteger(replicas) || replicas < 1) errors.push({ field: 'replicas', message: 'must be a whole number of at least 1', value: replicas });
+  if (props.shards !== undefined && (!Number.isInteger(props.shards) || props.shards < 1)) {
+    errors.push({ field: 'shards', message: 'must be a whole number of at least 1', value: props.shards, valid: 'e.g. 2, with replicas of at least 2' });
+  }
   if (props.podDisruptionBudget === true && replicas < 2) {
     errors.push({
       field: 'podDisruptionBudget',

@@ -1,6 +1,7 @@
 import type { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { shardLeaseName } from '../engine/shards.js';
 import { ClusterScopedApiObject } from './_cluster-scoped-object.js';
 import { distinctExecutors, type WatcherExecutor } from './watcher-executor.js';
 
@@ -41,12 +42,13 @@ export function watcherRules(executors: readonly WatcherExecutor[]): WatcherPoli
   ];
 }
 
-/** The leader-election rules, in the watcher's own namespace only. */
-export function leaseRules(leaseName: string): WatcherPolicyRule[] {
+/** The leader-election rules, in the watcher's own namespace only: its Lease, or one per shard. */
+export function leaseRules(leaseName: string, shards = 1): WatcherPolicyRule[] {
+  const names = Array.from({ length: shards }, (_, shard) => shardLeaseName(leaseName, shard, shards));
   return [
     // A create names no object at authorization time, so it cannot be limited to one name.
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [leaseName], verbs: ['get', 'update'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: names, verbs: ['get', 'update'] },
   ];
 }
 
@@ -57,6 +59,11 @@ export interface WatcherRbacProps {
   readonly name: string;
   /** The Lease the watcher elects its leader with, in its own namespace. */
   readonly leaseName: string;
+  /**
+   * Shards (`--shards`): one Lease per shard, `<leaseName>-shard-<i>`.
+   * @default 1 - the Lease `leaseName` itself
+   */
+  readonly shards?: number;
   readonly executors: readonly WatcherExecutor[];
   /**
    * Watch one namespace only: a Role and RoleBinding there instead of a ClusterRole and ClusterRoleBinding.
@@ -104,7 +111,7 @@ export class WatcherRbac extends Construct {
     }
     // The Lease Role has its own name: with watchNamespace equal to the watcher's namespace both Roles live side by side.
     const leaseRole = { name: `${name}-leader-election`, namespace: home, labels };
-    this.leaseRole = new k8s.KubeRole(this, 'LeaseRole', { metadata: leaseRole, rules: leaseRules(props.leaseName) });
+    this.leaseRole = new k8s.KubeRole(this, 'LeaseRole', { metadata: leaseRole, rules: leaseRules(props.leaseName, props.shards) });
     new k8s.KubeRoleBinding(this, 'LeaseRoleBinding', {
       metadata: leaseRole,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: leaseRole.name },

@@ -1,7 +1,8 @@
 /**
  * The watcher: informers (reflectors) for JobRuns, JobConfigs and the task objects of every kind in
  * use, a work queue keyed by run, and an idempotent reconcile of one run at a time that carries out
- * the engine's plan. Only the leader reconciles; every replica keeps its caches warm.
+ * the engine's plan. Only the leader reconciles (with shards: only the holder of a run's shard);
+ * every replica keeps its caches warm.
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -24,7 +25,8 @@ import { Reflector, type ReflectorOptions } from './kube/reflector.js';
 import { ApiHealth, isOutage } from './api-health.js';
 import { WriteExpectations } from './expectations.js';
 import { classifyFailure, createRejection, type Rejection } from './failures.js';
-import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { ShardElector, type LeaderElectionOptions } from './shards.js';
+import { shardOf } from '../engine/shards.js';
 import { replacingPatch, StatusOwnership } from './status-owner.js';
 import type { WatcherMetrics } from './metrics.js';
 import { WorkQueue } from './queue.js';
@@ -51,7 +53,7 @@ export interface WatcherOptions {
   readonly metrics: WatcherMetrics;
   /** Watch one namespace only. @default - all namespaces */
   readonly namespace?: string;
-  /** Lease namespace and name for leader election; none runs without election (one replica only). */
+  /** Lease namespace, name and shards for leader election; none runs without election (one replica only). */
   readonly leaderElection?: LeaderElectionOptions;
   /** Concurrent reconciles (of different runs). @default 2 */
   readonly workers?: number;
@@ -98,7 +100,7 @@ export class Watcher {
   private readonly tasks: TaskCaches;
   private readonly events: EventRecorder;
   private readonly queue: WorkQueue;
-  private readonly elector?: LeaderElector;
+  private readonly elector?: ShardElector;
   private readonly health: ApiHealth;
   private readonly expectations = new WriteExpectations<RunObject>();
   private readonly ownership = new StatusOwnership(FIELD_MANAGER);
@@ -109,8 +111,14 @@ export class Watcher {
   private readonly busySince = new Map<number, number>();
   private stopped = false;
   private readonly clock: Clock;
-  /** Aborted when leadership is lost: in-flight reconciles stop before their next write, and their requests are destroyed. */
-  private term = newTerm();
+  /**
+   * One per shard held (shard 0 is everything when there is one): aborted when the shard is lost, so
+   * in-flight reconciles stop before their next write and their requests are destroyed.
+   */
+  private readonly terms = new Map<number, AbortController>();
+  /** Work in flight per shard, which a hand-over waits for. */
+  private readonly inFlight = new Map<number, Set<Promise<void>>>();
+  private readonly shards: number;
   private readonly admission: RunAdmission;
   private readonly cacheEntries: CacheEntries;
   readonly scheduler: Scheduler;
@@ -119,6 +127,7 @@ export class Watcher {
   constructor(private readonly options: WatcherOptions) {
     const { metrics } = options;
     this.clock = options.clock ?? systemClock;
+    this.shards = options.leaderElection?.shards ?? 1;
     this.queue = new WorkQueue(undefined, undefined, this.clock);
     this.health = new ApiHealth(() => this.client, { onRecovered: () => this.recovered() });
     this.client = new KubeClient(options.kubeConfig, FIELD_MANAGER, (verb, resource, status) => {
@@ -184,36 +193,83 @@ export class Watcher {
       clock: this.clock,
       logger: options.logger,
       ...(options.schedulerPolicy && { policy: options.schedulerPolicy }),
-      isLeader: () => this.isLeader,
+      owns: (namespace, config) => this.owns(shardOf(namespace, config, this.shards)),
       recordEvent: (object, type, reason, message) => this.recordEvent(object, type, reason, message),
       refreshStatus: (config) => this.queue.add(configKey(config.metadata.namespace, config.metadata.name)),
     });
     if (options.leaderElection) {
-      this.elector = new LeaderElector(this.client, options.leaderElection);
-      this.elector.on('started', () => {
-        options.logger.info({ identity: options.leaderElection!.identity }, 'became leader');
-        metrics.isLeader.set(1);
-        // Creates recorded by another term's plans are not ours to wait for.
-        this.issuedCreates.clear();
-        this.ownership.clear();
-        // Everything may have changed while another replica led.
-        for (const run of this.runs.list()) this.queue.add(runKey(run.metadata.namespace, run.metadata.name));
-        for (const config of this.configs.list()) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
-        this.scheduler.wake();
-        this.http?.runner.lead();
-      });
-      this.elector.on('stopped', () => {
-        options.logger.warn('lost leadership; in-flight reconciles are aborted, reconciles pause');
-        metrics.isLeader.set(0);
-        this.term.abort(new Error('lost leadership'));
-        this.http?.runner.abandon();
-        this.term = newTerm();
-      });
-    } else metrics.isLeader.set(1);
+      this.elector = new ShardElector(this.client, options.leaderElection, { drain: (shard) => this.drain(shard), logger: options.logger });
+      this.elector.on('started', (shard) => this.gained(shard));
+      this.elector.on('stopped', (shard) => this.lost(shard));
+      this.heldChanged();
+    } else {
+      this.terms.set(0, newTerm());
+      this.heldChanged();
+    }
   }
 
+  /** A shard (or the leadership) gained: everything in it may have changed while another replica held it. */
+  private gained(shard: number): void {
+    this.options.logger.info({ identity: this.options.leaderElection?.identity, shard, shards: this.shards }, this.shards === 1 ? 'became leader' : 'acquired shard');
+    this.terms.set(shard, newTerm());
+    this.heldChanged(shard, 'gained');
+    for (const run of this.runs.list()) {
+      const key = runKey(run.metadata.namespace, run.metadata.name);
+      if (this.shardOfKey(key) !== shard) continue;
+      // Creates recorded by another term's plans are not ours to wait for.
+      this.issuedCreates.delete(key);
+      this.ownership.forget(key);
+      this.queue.add(key);
+    }
+    for (const config of this.configs.list()) {
+      if (shardOf(config.metadata.namespace, config.metadata.name, this.shards) === shard) this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
+    }
+    this.scheduler.wake();
+    this.http?.runner.lead();
+  }
+
+  private lost(shard: number): void {
+    this.options.logger.warn({ shard, shards: this.shards }, this.shards === 1 ? 'lost leadership; in-flight reconciles are aborted, reconciles pause' : 'lost shard; its in-flight reconciles are aborted');
+    this.terms.get(shard)?.abort(new Error(this.shards === 1 ? 'lost leadership' : `lost shard ${shard}`));
+    this.terms.delete(shard);
+    this.heldChanged(shard, 'lost');
+    this.scheduler.dropUnowned();
+    this.http?.runner.abandon();
+  }
+
+  private heldChanged(shard?: number, change?: 'gained' | 'lost'): void {
+    const { metrics } = this.options;
+    metrics.isLeader.set(this.terms.size > 0 ? 1 : 0);
+    metrics.shardsHeld.set(this.terms.size);
+    if (shard !== undefined && change) metrics.shardTransitions.inc({ shard: String(shard), change });
+  }
+
+  /** Resolves once the reconciles of `shard` in flight have finished (a hand-over bounds the wait). */
+  private async drain(shard: number): Promise<void> {
+    await Promise.all(this.inFlight.get(shard) ?? []);
+  }
+
+  /** The shard of a queue key: a config's own, a run's config's; undefined for a run not (or no longer) cached. */
+  private shardOfKey(key: string): number | undefined {
+    if (this.shards === 1) return 0;
+    const [kind, namespace, name] = key.split('/') as [string, string, string];
+    if (kind === 'JobConfig') return shardOf(namespace, name, this.shards);
+    const run = this.runs.get(namespace || undefined, name);
+    return run && shardOf(run.metadata.namespace, run.spec.configName, this.shards);
+  }
+
+  private owns(shard: number | undefined): boolean {
+    return shard !== undefined && this.terms.has(shard);
+  }
+
+  /** Holds the leadership, or at least one shard. */
   get isLeader(): boolean {
-    return this.elector?.isLeader ?? true;
+    return this.terms.size > 0;
+  }
+
+  /** The shards this replica acts on now. */
+  get heldShards(): number[] {
+    return [...this.terms.keys()].sort((a, b) => a - b);
   }
 
   /** Resolves once the events recorded so far are written (they are written off the reconcile path). */
@@ -283,7 +339,10 @@ export class Watcher {
       clock: this.clock,
       identity,
       ...(settings.concurrency !== undefined && { concurrency: settings.concurrency }),
-      isLeader: () => this.isLeader && !this.stopped,
+      owns: (task) => {
+        const run = this.runs.get(task.metadata.namespace, task.metadata.labels?.[LABEL_RUN] ?? '');
+        return !this.stopped && run !== undefined && this.owns(shardOf(run.metadata.namespace, run.spec.configName, this.shards));
+      },
       admit: (task) => {
         const run = this.runs.get(task.metadata.namespace, task.metadata.labels?.[LABEL_RUN] ?? '');
         const config = run && this.configs.get(run.metadata.namespace, run.spec.configName);
@@ -317,44 +376,59 @@ export class Watcher {
   private async work(id: number): Promise<void> {
     for (let key = await this.queue.next(); key !== undefined; key = await this.queue.next()) {
       this.options.metrics.queueDepth.set(this.queue.length);
-      if (!this.isLeader) {
+      const shard = this.shardOfKey(key);
+      const term = shard === undefined ? undefined : this.terms.get(shard);
+      if (!term) {
         this.queue.done(key);
         continue;
       }
-      const timer = this.options.metrics.reconcileSeconds.startTimer();
-      const signal = this.term.signal;
-      this.busySince.set(id, Date.now());
-      try {
-        const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key) : await this.reconcile(key, signal);
-        this.queue.forget(key);
-        if (requeueAt) this.queue.addAt(key, requeueAt);
-        this.options.metrics.reconciles.inc({ outcome: 'success' });
-      } catch (error) {
-        this.options.metrics.reconciles.inc({ outcome: 'error' });
-        if (signal.aborted) {
-          // The new leader (maybe us again) starts from the caches: nothing to retry here.
-          this.options.logger.warn({ run: key, err: (error as Error).message }, 'reconcile aborted: leadership lost');
-        } else {
-          const delayMs = this.queue.addRateLimited(key);
-          this.options.logger.warn({ run: key, delayMs, err: (error as Error).message }, 'reconcile failed; will retry');
-          if (key.startsWith('JobRun/')) await this.reportFailure(key, error, signal);
-        }
-      } finally {
-        this.busySince.delete(id);
-        timer();
-        this.queue.done(key);
+      const handled = this.handle(id, key, shard!, term.signal);
+      const inFlight = this.inFlight.get(shard!) ?? new Set();
+      this.inFlight.set(shard!, inFlight);
+      inFlight.add(handled);
+      await handled;
+      inFlight.delete(handled);
+    }
+  }
+
+  /** One reconcile of `key`, on the term of its shard. */
+  private async handle(id: number, key: string, shard: number, signal: AbortSignal): Promise<void> {
+    const timer = this.options.metrics.reconcileSeconds.startTimer();
+    this.busySince.set(id, Date.now());
+    this.options.metrics.shardReconciles.inc({ shard: String(shard) });
+    this.options.logger.debug({ key, shard }, 'reconcile begins');
+    try {
+      const requeueAt = key.startsWith('JobConfig/') ? await this.reconcileConfig(key, signal) : await this.reconcile(key, signal);
+      this.queue.forget(key);
+      if (requeueAt) this.queue.addAt(key, requeueAt);
+      this.options.metrics.reconciles.inc({ outcome: 'success' });
+    } catch (error) {
+      this.options.metrics.reconciles.inc({ outcome: 'error' });
+      if (signal.aborted) {
+        // The new owner (maybe us again) starts from the caches: nothing to retry here.
+        this.options.logger.warn({ run: key, err: (error as Error).message }, 'reconcile aborted: leadership or shard lost');
+      } else {
+        const delayMs = this.queue.addRateLimited(key);
+        this.options.logger.warn({ run: key, delayMs, err: (error as Error).message }, 'reconcile failed; will retry');
+        if (key.startsWith('JobRun/')) await this.reportFailure(key, error, signal);
       }
+    } finally {
+      this.busySince.delete(id);
+      timer();
+      this.queue.done(key);
+      this.options.logger.debug({ key, shard }, 'reconcile ends');
     }
   }
 
   /** Writes a JobConfig's status (active and queued runs, last start) when it changed. */
-  private async reconcileConfig(key: string): Promise<undefined> {
+  private async reconcileConfig(key: string, signal: AbortSignal): Promise<undefined> {
     const [, namespace, name] = key.split('/') as [string, string, string];
     const config = this.configs.get(namespace || undefined, name);
     if (!config || config.metadata.deletionTimestamp || this.stopped) return undefined;
     const status = jobConfigStatus(config, this.configRuns(config.metadata.namespace, name), this.clock.now());
     if (isDeepStrictEqual(config.status ?? {}, status)) return undefined;
-    await this.client.apply({ apiVersion: GROUP_VERSION, kind: 'JobConfig', metadata: { name, namespace: config.metadata.namespace }, status }, 'status');
+    signal.throwIfAborted();
+    await this.client.apply({ apiVersion: GROUP_VERSION, kind: 'JobConfig', metadata: { name, namespace: config.metadata.namespace }, status }, 'status', { signal });
     return undefined;
   }
 

@@ -39,7 +39,8 @@ export interface HttpRunnerOptions {
   readonly identity: string;
   /** @default 100 */
   readonly concurrency?: number;
-  readonly isLeader: () => boolean;
+  /** Whether this replica sends this task now: it leads, or holds the shard of the task's run. */
+  readonly owns: (task: KubeObject) => boolean;
   /** Whether this HttpTask is its run's, to be sent (see http-admission.ts). */
   readonly admit: (task: HttpTaskObject) => HttpTaskVerdict;
 }
@@ -79,30 +80,34 @@ export class HttpRunner {
 
   /** A run's status changed: its tasks that waited for the run to record them may go now. */
   runChanged(namespace: string | undefined, run: string): void {
-    if (!this.options.isLeader()) return;
     for (const task of this.options.tasks.byIndex(runBucket(namespace, run))) {
       if (!task.status) this.consider(task as HttpTaskObject);
     }
   }
 
-  /** Leadership (re)gained: every task is looked at again (tasks left Starting by the previous leader are lost). */
+  /** Leadership or a shard (re)gained: every task is looked at again (tasks left Starting by the previous owner are lost). */
   lead(): void {
     for (const object of this.options.tasks.list()) this.consider(object as HttpTaskObject);
   }
 
-  /** Leadership lost: requests are aborted and nothing more is written; the next leader decides. */
+  /** Leadership or a shard lost: requests no longer ours are aborted and nothing more is written for them; the next owner decides. */
   abandon(): void {
-    this.waiting.clear();
-    for (const controller of this.inflight.values()) controller.abort(new Abort('leadership', 'lost leadership'));
+    const owned = (key: string) => {
+      const task = this.options.tasks.get(...splitKey(key));
+      return task !== undefined && this.options.owns(task);
+    };
+    for (const key of this.waiting) if (!owned(key)) this.waiting.delete(key);
+    for (const [key, controller] of this.inflight) if (!owned(key)) controller.abort(new Abort('leadership', 'lost leadership'));
   }
 
   async stop(): Promise<void> {
-    this.abandon();
+    this.waiting.clear();
+    for (const controller of this.inflight.values()) controller.abort(new Abort('leadership', 'stopping'));
     await Promise.all(this.settled);
   }
 
   private consider(task: HttpTaskObject): void {
-    if (!this.options.isLeader() || task.kind !== HTTP_TASK_KIND.kind || task.metadata.deletionTimestamp) return;
+    if (!this.options.owns(task) || task.kind !== HTTP_TASK_KIND.kind || task.metadata.deletionTimestamp) return;
     const key = keyOf(task);
     const state = task.status?.state;
     if (state && TERMINAL.has(state)) return;
@@ -144,8 +149,7 @@ export class HttpRunner {
     for (const key of this.waiting) {
       if (this.inflight.size >= this.concurrency) return;
       this.waiting.delete(key);
-      const [namespace, name] = key.split('/') as [string, string];
-      const task = this.options.tasks.get(namespace || undefined, name) as HttpTaskObject | undefined;
+      const task = this.options.tasks.get(...splitKey(key)) as HttpTaskObject | undefined;
       if (task && !task.status?.state && !task.spec.killTimestamp && !task.metadata.deletionTimestamp) this.track(this.run(task));
     }
   }
@@ -191,8 +195,7 @@ export class HttpRunner {
   }
 
   private reconsider(key: string): void {
-    const [namespace, name] = key.split('/') as [string, string];
-    const task = this.options.tasks.get(namespace || undefined, name);
+    const task = this.options.tasks.get(...splitKey(key));
     if (task) this.consider(task as HttpTaskObject);
   }
 
@@ -237,7 +240,7 @@ export class HttpRunner {
   private async write(task: HttpTaskObject, status: HttpTaskStatus): Promise<HttpTaskObject | undefined>;
   private async write(task: HttpTaskObject, status: HttpTaskStatus, reportConflict: true): Promise<HttpTaskObject | undefined | 'conflict'>;
   private async write(task: HttpTaskObject, status: HttpTaskStatus, reportConflict = false): Promise<HttpTaskObject | undefined | 'conflict'> {
-    if (!this.options.isLeader()) return undefined;
+    if (!this.options.owns(task)) return undefined;
     const { name, namespace, resourceVersion } = task.metadata;
     try {
       return await this.options.client.apply<HttpTaskObject>({ apiVersion: task.apiVersion, kind: task.kind, metadata: { name, namespace, resourceVersion }, status }, 'status');
@@ -264,4 +267,9 @@ export class HttpRunner {
 
 function keyOf(object: KubeObject): string {
   return `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+}
+
+function splitKey(key: string): [string | undefined, string] {
+  const [namespace, name] = key.split('/') as [string, string];
+  return [namespace || undefined, name];
 }

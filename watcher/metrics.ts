@@ -22,7 +22,10 @@ export function createMetrics() {
     cacheLookups: new Counter({ name: 'taskplane_cache_lookups_total', help: 'Tasks of caching runs about to be created, by result: hit (answered from a cache entry, not created) or miss.', labelNames: ['result'], registers: [registry] }),
     cacheEntriesWritten: new Counter({ name: 'taskplane_cache_entries_written_total', help: 'TaskCacheEntries written for successful tasks.', registers: [registry] }),
     cacheEvictions: new Counter({ name: 'taskplane_cache_evictions_total', help: 'TaskCacheEntries deleted, by reason: Expired (past maxAge) or OverLimit (beyond maxEntries).', labelNames: ['reason'], registers: [registry] }),
-    isLeader: new Gauge({ name: 'taskplane_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),
+    isLeader: new Gauge({ name: 'taskplane_leader', help: '1 while this replica holds the leader lease (with shards: at least one shard).', registers: [registry] }),
+    shardsHeld: new Gauge({ name: 'taskplane_shards_held', help: 'Shards whose Lease this replica holds and acts on (1 for the leader when there is one shard).', registers: [registry] }),
+    shardTransitions: new Counter({ name: 'taskplane_shard_transitions_total', help: 'Shards gained or lost by this replica, by shard and change.', labelNames: ['shard', 'change'], registers: [registry] }),
+    shardReconciles: new Counter({ name: 'taskplane_shard_reconciles_total', help: 'Reconciles of runs and configs, by the shard they belong to.', labelNames: ['shard'], registers: [registry] }),
   };
 }
 

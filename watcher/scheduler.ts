@@ -46,8 +46,8 @@ export interface SchedulerOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly policy?: SchedulerPolicy;
-  /** Only the leader creates and deletes runs. */
-  isLeader(): boolean;
+  /** Only the owner of a config (the leader, or its shard's holder) creates and deletes its runs. */
+  owns(namespace: string | undefined, config: string): boolean;
   recordEvent(object: RunObject | ConfigObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** Asks for the config's status to be written again: its last and next times or its pause changed. */
   refreshStatus?(config: ConfigObject): void;
@@ -145,13 +145,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     while (this.running) await this.running;
   }
 
+  /**
+   * Forgets the configs this replica no longer owns: a new owner (maybe this replica again later)
+   * starts from the cluster's state, not from what was remembered here.
+   */
+  dropUnowned(): void {
+    for (const key of this.states.keys()) if (!this.options.owns(...splitKey(key))) this.states.delete(key);
+  }
+
   private async pass(): Promise<void> {
-    if (!this.options.isLeader()) {
-      // A new leader starts from the cluster's state, not from what this replica remembered.
-      this.states.clear();
-      this.all = true;
-      return;
-    }
+    this.dropUnowned();
     const now = this.options.clock.now().getTime();
     const keys = this.all ? this.options.configs.list().map(keyOf) : [...this.dirty];
     for (const [key, state] of this.states) if (state.next !== undefined && state.next <= now) keys.push(key);
@@ -160,7 +163,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     for (const key of new Set(keys)) {
       if (this.stopped) return;
       const config = this.options.configs.get(...splitKey(key));
-      if (!config) {
+      if (!config || !this.options.owns(...splitKey(key))) {
         this.states.delete(key);
         continue;
       }

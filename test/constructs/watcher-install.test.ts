@@ -181,6 +181,20 @@ describe('WatcherInstall', () => {
       ]);
     });
 
+    it('shards: get and update of exactly the shard Leases (<name>-shard-<i>), and --shards', async () => {
+      const objects = synth({ name: 'tp', shards: 3, replicas: 3, personas: false, crds: false });
+      const role = objects.find((o) => o.kind === 'Role');
+      expect(role.rules).toEqual([
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['tp-shard-0', 'tp-shard-1', 'tp-shard-2'], verbs: ['get', 'update'] },
+      ]);
+      expect(container(objects).args).toEqual(expect.arrayContaining(['--leader-elect=true', '--lease-name=tp', '--shards=3']));
+      expect(only(objects, 'Deployment').spec.replicas).toBe(3);
+      await expect(Yaml.stringify(role, only(objects, 'Deployment'))).toMatchFileSnapshot('__snapshots__/watcher-install-shards.k8s.yaml');
+      // Without shards, nothing changes: one Lease, no flag.
+      expect(container(synth()).args.filter((arg: string) => arg.startsWith('--shards'))).toEqual([]);
+    });
+
     it('binds the ServiceAccount in its namespace', () => {
       const objects = synth({ name: 'tp', namespace: 'ops', personas: false });
       for (const kind of ['ClusterRoleBinding', 'RoleBinding']) {
@@ -269,6 +283,14 @@ describe('WatcherInstall', () => {
       expect(message).toContain('image: has no version');
       expect(message).toContain('replicas: must be a whole number of at least 1');
       expect(message).toContain('podDisruptionBudget: with one replica');
+    });
+
+    it('shards: a whole number of at least 1, reported with the other problems', () => {
+      for (const shards of [0, 1.5, -2]) expect(synthError({ shards })).toContain(`[platform/watcher] shards: must be a whole number of at least 1`);
+      const message = synthError({ shards: 0, replicas: 0 });
+      expect(message).toContain('replicas: must be a whole number of at least 1');
+      expect(message).toContain('shards: must be a whole number of at least 1 (got 0); valid: e.g. 2, with replicas of at least 2');
+      expect(synthError({ shards: 4, replicas: 2 })).toBe('');
     });
 
     it('refuses executors of kinds that carry credentials or rights, whatever else is listed', () => {

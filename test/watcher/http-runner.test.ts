@@ -20,7 +20,7 @@ const task = (): HttpTaskObject => ({
 });
 
 /** An API that records status writes and fails (500) the ones whose position is in `failures`. */
-function setup(failures: number[]) {
+function setup(failures: number[], { owns = () => true, send }: { owns?: () => boolean; send?: (request: OutgoingRequest, signal: AbortSignal) => Promise<unknown> } = {}) {
   const writes: (HttpTaskStatus & { ok: boolean })[] = [];
   const events: string[] = [];
   let version = 1;
@@ -43,8 +43,9 @@ function setup(failures: number[]) {
     get: async () => current,
   } as unknown as KubeClient;
   const http = {
-    send: async (_: OutgoingRequest) => {
+    send: async (request: OutgoingRequest, signal: AbortSignal) => {
       events.push('send');
+      if (send) return send(request, signal);
       return { status: 200, headers: {}, body: '{"ok":true}' };
     },
   } as unknown as HttpClient;
@@ -55,7 +56,7 @@ function setup(failures: number[]) {
     logger: pino({ level: 'silent' }),
     clock: { now: () => new Date('2026-01-01T00:00:00Z') },
     identity: 'w/1',
-    isLeader: () => true,
+    owns,
     admit: () => ({ decision: 'send' }),
   });
   return { runner, cache, events, state: () => current.status };
@@ -92,6 +93,30 @@ describe('HttpRunner', () => {
     cache.emit('add', cache.get());
     await until(() => state()?.state === 'Succeeded');
     expect(events).toEqual(['write Starting (500)', 'write Starting', 'send', 'write Succeeded']);
+    await runner.stop();
+  });
+
+  it('sends only tasks of shards it holds; a shard lost aborts its request in flight and writes nothing more', async () => {
+    let owned = false;
+    const aborted: unknown[] = [];
+    const hang = (_: OutgoingRequest, signal: AbortSignal) =>
+      new Promise((_resolve, reject) => signal.addEventListener('abort', () => (aborted.push(signal.reason), reject(signal.reason))));
+    const { runner, cache, events } = setup([], { owns: () => owned, send: hang });
+    cache.emit('add', cache.get());
+    runner.lead();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toEqual([]);
+
+    owned = true;
+    runner.lead();
+    await until(() => events.includes('send'));
+    runner.abandon();
+    expect(aborted).toEqual([]);
+    owned = false;
+    runner.abandon();
+    await until(() => aborted.length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toEqual(['write Starting', 'send']);
     await runner.stop();
   });
 

@@ -2,7 +2,7 @@
  * The watcher's RBAC, as `WatcherInstall` synthesizes it, applied to the real control plane. Its
  * ServiceAccount gets a token from the TokenRequest API, and with that token:
  *   - SelfSubjectAccessReviews: every call the watcher's code makes is allowed (the table below is
- *     read off watcher/controller.ts, watcher/leader.ts and watcher/kube/), and what it must never do
+ *     read off watcher/controller.ts, watcher/lease.ts and watcher/kube/), and what it must never do
  *     is denied;
  *   - a few denied calls are made for real and answered 403;
  *   - the real watcher runs in-process and carries runs through a retry, an in-place kill and the
@@ -106,9 +106,9 @@ function needed(runNs: string, home: string, lease: string): [Access, string][] 
       [{ verb: 'patch', group, resource, namespace: runNs, name: 'any-task' }, 'killTask: activeDeadlineSeconds, shutdown, killPatch'],
     ]),
     [{ verb: 'delete', group: 'tekton.dev', resource: 'taskruns', namespace: runNs, name: 'any-task' }, 'killTask: a watcher-created custom resource without killPatch'],
-    [{ verb: 'get', group: 'coordination.k8s.io', resource: 'leases', namespace: home, name: lease }, 'LeaderElector.getLease'],
-    [{ verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: home }, 'LeaderElector: first acquire'],
-    [{ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: home, name: lease }, 'LeaderElector: renew, take over, release (PUT)'],
+    [{ verb: 'get', group: 'coordination.k8s.io', resource: 'leases', namespace: home, name: lease }, 'LeaseLock.read'],
+    [{ verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: home }, 'LeaseLock: first acquire'],
+    [{ verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: home, name: lease }, 'LeaseLock: renew, take over, request, hand over, release (PUT)'],
   ];
 }
 

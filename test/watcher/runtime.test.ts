@@ -12,6 +12,10 @@ const flags = (overrides: Partial<WatchFlags> = {}): WatchFlags => ({
   leaderElect: 'true',
   leaseNamespace: 'taskplane-system',
   leaseName: 'taskplane-watcher',
+  shards: '1',
+  leaseDuration: '15s',
+  renewDeadline: '10s',
+  retryPeriod: '2s',
   workers: '2',
   logLevel: 'info',
   ...overrides,
@@ -19,7 +23,19 @@ const flags = (overrides: Partial<WatchFlags> = {}): WatchFlags => ({
 
 describe('taskplane watch flags', () => {
   it('parses valid flags', () => {
-    expect(parseWatchFlags(flags({ workers: '4', leaderElect: 'false', metricsAddress: '127.0.0.1:9090' }))).toEqual({ workers: 4, leaderElect: false, host: '127.0.0.1', port: 9090, http: { egress: {} } });
+    expect(parseWatchFlags(flags({ workers: '4', leaderElect: 'false', metricsAddress: '127.0.0.1:9090' }))).toEqual({
+      workers: 4,
+      shards: 1,
+      timings: { leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2000 },
+      leaderElect: false,
+      host: '127.0.0.1',
+      port: 9090,
+      http: { egress: {} },
+    });
+    expect(parseWatchFlags(flags({ shards: '3', leaseDuration: '3s', renewDeadline: '2s', retryPeriod: '500ms' }))).toMatchObject({
+      shards: 3,
+      timings: { leaseDurationSeconds: 3, renewDeadlineMs: 2000, retryPeriodMs: 500 },
+    });
     expect(parseWatchFlags(flags({ metricsAddress: ':8080' }))).toMatchObject({ host: '0.0.0.0', port: 8080 });
   });
 
@@ -28,14 +44,28 @@ describe('taskplane watch flags', () => {
     expect(() => parseWatchFlags(flags({ workers }))).toThrow(`--workers: got "${workers}"; valid: a whole number of at least 1`);
   });
 
-  it('every wrong flag at once', () => {
-    let error: Error | undefined;
+  /** The lines of the usage error the flags give. */
+  const usageErrors = (overrides: Partial<WatchFlags>) => {
     try {
-      parseWatchFlags(flags({ workers: 'two', leaderElect: 'yes', metricsAddress: 'localhost', logLevel: 'loud' }));
-    } catch (e) {
-      error = e as Error;
+      parseWatchFlags(flags(overrides));
+    } catch (error) {
+      return (error as Error).message.split('\n');
     }
-    expect(error?.message.split('\n').map((line) => line.split(':')[0])).toEqual(['--workers', '--leader-elect', '--metrics-address', '--log-level']);
+    return [];
+  };
+
+  it('every wrong flag at once', () => {
+    expect(usageErrors({ workers: 'two', leaderElect: 'yes', metricsAddress: 'localhost', logLevel: 'loud' }).map((line) => line.split(':')[0])).toEqual(['--workers', '--leader-elect', '--metrics-address', '--log-level']);
+  });
+
+  it('--shards and the Lease timings: every wrong one named with what is valid', () => {
+    expect(usageErrors({ shards: '0', leaseDuration: '1.5s', renewDeadline: '2s', retryPeriod: 'soon' })).toEqual([
+      '--shards: got "0"; valid: a whole number of at least 1, e.g. --shards 2',
+      '--leader-elect-retry-period: got "soon"; valid: a positive duration such as 15s or 500ms',
+      '--leader-elect-renew-deadline: 2s must be shorter than --leader-elect-lease-duration (1.5s)',
+      '--leader-elect-lease-duration: got "1.5s"; a Lease holds whole seconds, e.g. 15s',
+    ]);
+    expect(() => parseWatchFlags(flags({ shards: '2', leaderElect: 'false' }))).toThrow('--shards: got 2 with --leader-elect=false; shards are held through Leases');
   });
 });
 

@@ -52,7 +52,7 @@ function config(policy: 'Allow' | 'Forbid' | 'Enqueue', extra: Partial<JobConfig
   } as Config;
 }
 
-function setup(cfg: Config, policy: SchedulerPolicy = {}) {
+function setup(cfg: Config, policy: SchedulerPolicy = {}, owns: () => boolean = () => true) {
   const clock = new ManualClock(new Date('2026-11-29T01:00:30Z'));
   const runs = new FakeCache<Run>();
   const configs = new FakeCache<Config>();
@@ -76,7 +76,7 @@ function setup(cfg: Config, policy: SchedulerPolicy = {}) {
     clock,
     logger: pino({ level: 'silent' }),
     policy,
-    isLeader: () => true,
+    owns,
     recordEvent: (_object, _type, reason, message) => {
       events.push({ reason, message });
     },
@@ -121,16 +121,47 @@ describe('concurrency when the cache has not seen the scheduler\'s own creates',
   });
 });
 
-describe('history', () => {
-  const scheduledRun = (iso: string, phase: string, owner = 'config-uid'): Run =>
-    ({
-      apiVersion: 'taskplane.dev/v1alpha1',
-      kind: 'JobRun',
-      metadata: { name: `nightly-${unix(iso)}`, namespace: 'batch', uid: `uid-${iso}`, annotations: { 'taskplane.dev/schedule-time': String(unix(iso)) }, ownerReferences: [{ apiVersion: 'taskplane.dev/v1alpha1', kind: 'JobConfig', name: 'nightly', uid: owner, controller: true }] },
-      spec: { configName: 'nightly', type: 'Scheduled', substitutions: {}, template: {} as never },
-      status: { phase },
-    }) as Run;
+const scheduledRun = (iso: string, phase: string, owner = 'config-uid'): Run =>
+  ({
+    apiVersion: 'taskplane.dev/v1alpha1',
+    kind: 'JobRun',
+    metadata: { name: `nightly-${unix(iso)}`, namespace: 'batch', uid: `uid-${iso}`, annotations: { 'taskplane.dev/schedule-time': String(unix(iso)) }, ownerReferences: [{ apiVersion: 'taskplane.dev/v1alpha1', kind: 'JobConfig', name: 'nightly', uid: owner, controller: true }] },
+    spec: { configName: 'nightly', type: 'Scheduled', substitutions: {}, template: {} as never },
+    status: { phase },
+  }) as Run;
 
+describe('sharding: only the owner of a config schedules it', () => {
+  it('creates nothing for a config it does not own; after a loss it forgets, and on a gain starts from the runs the other owner created', async () => {
+    let owned = false;
+    const { clock, scheduler, runs, created } = setup(config('Allow'), {}, () => owned);
+    await scheduler.idle();
+    clock.set(new Date('2026-11-29T01:01:30Z'));
+    await scheduler.idle();
+    expect(created).toEqual([]);
+
+    owned = true;
+    scheduler.wake();
+    clock.set(new Date('2026-11-29T01:02:30Z'));
+    await scheduler.idle();
+    expect(created.map((r) => r.metadata.name)).toEqual([`nightly-${unix('2026-11-29T01:02:00Z')}`]);
+
+    // The shard moves away (the watcher drops what it knew), another replica schedules 01:03 and 01:04, then it comes back.
+    owned = false;
+    scheduler.dropUnowned();
+    runs.add(...created, scheduledRun('2026-11-29T01:03:00Z', 'Succeeded'), scheduledRun('2026-11-29T01:04:00Z', 'Running'));
+    clock.set(new Date('2026-11-29T01:04:30Z'));
+    await scheduler.idle();
+    owned = true;
+    scheduler.wake();
+    await scheduler.idle();
+    expect(created.map((r) => r.metadata.name)).toEqual([`nightly-${unix('2026-11-29T01:02:00Z')}`]);
+    clock.set(new Date('2026-11-29T01:05:30Z'));
+    await scheduler.idle();
+    expect(created.map((r) => r.metadata.name)).toEqual([`nightly-${unix('2026-11-29T01:02:00Z')}`, `nightly-${unix('2026-11-29T01:05:00Z')}`]);
+  });
+});
+
+describe('history', () => {
   it('deletes the oldest finished runs it created past the limits, never one from Git or another owner', async () => {
     const cfg = config('Allow', { schedule: { cron: { expression: '0 3 * * *' }, history: { succeeded: 2, failed: 1 } } });
     const { scheduler, runs, deleted } = setup(cfg);
