@@ -48,7 +48,9 @@ const CASES: { kind: string; apiVersion: string; executor: Executor<unknown>; ob
     apiVersion: 'batch/v1',
     executor: jobExecutor as Executor<unknown>,
     object: () =>
-      ({ apiVersion: 'batch/v1', kind: 'Job', metadata: metadata('kill-job'), spec: { backoffLimit: 0, template: { spec: { ...podTask(), restartPolicy: 'Never' } } } }) as KubeObject,
+      // managedBy: the built-in job controller leaves this Job to the test, which writes its status (else the
+      // controller sets status.startTime first, immutable once set, and races the test's status write).
+      ({ apiVersion: 'batch/v1', kind: 'Job', metadata: metadata('kill-job'), spec: { backoffLimit: 0, managedBy: 'example.com/test-controller', template: { spec: { ...podTask(), restartPolicy: 'Never' } } } }) as KubeObject,
     status: () => ({ startTime: new Date(Date.now() - 90_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), active: 1, ready: 1 }),
   },
 ];
