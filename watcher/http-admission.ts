@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ParallelIndex } from '../engine/indexes.js';
 import { ANNOTATION_PARALLEL_INDEX, LABEL_RETRY_INDEX, LABEL_RUN } from '../engine/labels.js';
 import { renderTask, type RuntimeContext } from '../engine/render.js';
+import { recordedTask } from '../engine/run/pack.js';
 import type { HttpTaskSpec } from '../engine/schema/http.js';
 import type { JobRunObject } from '../engine/schema/resources.js';
 import type { KubeObject } from './kube/client.js';
@@ -24,9 +25,10 @@ export function admitHttpTask(task: KubeObject & { spec: HttpTaskSpec }, run: Jo
   // The run may not be in the cache yet (GitOps applies a run's file in one go): its arrival looks again.
   if (!run) return { decision: 'wait' };
   if (run.status?.phase === 'AdmissionError') return { decision: 'refuse', why: `run ${runName} was not admitted: ${run.status.message ?? run.status.reason ?? 'AdmissionError'}` };
-  const ref = run.status?.tasks?.find((t) => t.name === name);
+  // A run of many tasks at once packs them (engine/run/pack.ts): they are recorded all the same.
+  const { ref, stray } = recordedTask(run, name, task.metadata.creationTimestamp, uid);
   if (!ref) return { decision: 'wait' };
-  if (ref.uid && ref.uid !== uid) return { decision: 'refuse', why: `run ${runName} recorded another object under the name ${name} (uid ${ref.uid}); this one is a stray` };
+  if (stray) return { decision: 'refuse', why: `run ${runName} recorded another object under the name ${name}${ref.uid ? ` (uid ${ref.uid})` : ''}; this one is a stray` };
   let index: ParallelIndex;
   try {
     index = JSON.parse(annotations?.[ANNOTATION_PARALLEL_INDEX] ?? '') as ParallelIndex;

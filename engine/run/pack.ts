@@ -13,12 +13,12 @@
  * that does not say when it started, its start (timeouts count from the group's latest start: late
  * by at most the spread of the group, never early).
  */
-import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
+import { canonicalIndexJson, expandIndexes, type ParallelIndex } from '../indexes.js';
 import { taskName } from '../names.js';
-import type { LiveTasks, TaskRef } from '../schema/resources.js';
+import type { JobRunObject, LiveTasks, TaskRef } from '../schema/resources.js';
 import { compact } from './compact.js';
 import { formatRanges, parseRanges } from './fold.js';
-import { indexJson, isFinished, requestedRef, type TaskKind } from './task-refs.js';
+import { indexJson, isCreateRequested, isFinished, requestedRef, taskKind, type TaskKind } from './task-refs.js';
 import { formatTime, parseTime } from './time.js';
 
 export interface Unpacked {
@@ -48,6 +48,23 @@ export function unpackLiveTasks(groups: readonly LiveTasks[] | undefined, indexe
     }
   }
   return { refs, names: new Set(refs.map((ref) => ref.name)) };
+}
+
+/**
+ * Whether the run's status records task `name` (created at `creationTimestamp`, uid `uid`): as a ref,
+ * or packed in `status.liveTasks` under the rule above (no later than its group's latest creation, and
+ * not a stray on record). For readers outside the planner, e.g. HTTP task admission.
+ */
+export function recordedTask(run: JobRunObject, name: string, creationTimestamp: string | undefined, uid: string | undefined): { readonly ref?: TaskRef; readonly stray: boolean } {
+  const ref = run.status?.tasks?.find((t) => t.name === name);
+  if (ref) return { ref, stray: ref.uid !== undefined && uid !== undefined && ref.uid !== uid };
+  if (!run.status?.liveTasks?.length) return { stray: false };
+  const template = run.spec.template;
+  const packed = unpackLiveTasks(run.status.liveTasks, expandIndexes(template.parallelism), run.metadata.name, taskKind(template.taskTemplate)).refs.find((t) => t.name === name);
+  if (!packed) return { stray: false };
+  const strayOnRecord = uid !== undefined && (run.status.strayTasks ?? []).some((s) => s.uid === uid);
+  const createdLater = !isCreateRequested(packed) && creationTimestamp !== undefined && parseTime(creationTimestamp) > parseTime(packed.creationTimestamp!);
+  return { ref: packed, stray: strayOnRecord || createdLater };
 }
 
 export interface Packing {

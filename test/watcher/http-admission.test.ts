@@ -49,4 +49,19 @@ describe('admitHttpTask', () => {
     expect(admitHttpTask(rendered(), recorded('other-uid'), {})).toEqual({ decision: 'refuse', why: expect.stringContaining('stray') });
     expect(admitHttpTask(rendered(), run({ phase: 'AdmissionError', message: 'the template is not its JobConfig\'s' }), {})).toEqual({ decision: 'refuse', why: expect.stringContaining("not admitted: the template is not its JobConfig's") });
   });
+
+  it('a task packed in status.liveTasks (many at once) is recorded too; an object created after its group, or a stray on record, is refused', () => {
+    const packed = (extra: JobRunObject['status'] = {}) =>
+      run({
+        liveTasks: [{ retryIndex: 0, indexes: '0', status: { state: 'Starting' }, lastCreationTime: '2026-11-21T00:00:10Z' }],
+        ...extra,
+      });
+    const at = (creationTimestamp: string, uid = 'task-uid') => ({ ...rendered(), metadata: { ...rendered().metadata, creationTimestamp, uid } }) as HttpTaskObject;
+    expect(admitHttpTask(at('2026-11-21T00:00:10Z'), packed(), {})).toEqual({ decision: 'send' });
+    expect(admitHttpTask(at('2026-11-21T00:00:11Z'), packed(), {})).toEqual({ decision: 'refuse', why: expect.stringContaining('stray') });
+    const strays = [{ name: 'ping-r1-0-0', kind: 'HttpTask', uid: 'task-uid', state: 'Running' as const }];
+    expect(admitHttpTask(at('2026-11-21T00:00:09Z'), packed({ strayTasks: strays }), {})).toEqual({ decision: 'refuse', why: expect.stringContaining('stray') });
+    // Another attempt's group does not record this one.
+    expect(admitHttpTask(at('2026-11-21T00:00:09Z'), run({ liveTasks: [{ retryIndex: 1, indexes: '0', status: { state: 'Starting' }, lastCreationTime: '2026-11-21T00:00:10Z' }] }), {})).toEqual({ decision: 'wait' });
+  });
 });
