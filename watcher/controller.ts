@@ -172,7 +172,10 @@ export class Watcher {
       // and one that finished frees a slot: once the cache says so, or the queued runs would still count it.
       if (TERMINAL_PHASES.has(run.status?.phase) && !TERMINAL_PHASES.has(old.status?.phase)) this.wakeQueued(run);
       // HttpTasks wait until their run has recorded them.
-      if (!isDeepStrictEqual(run.status?.tasks, old.status?.tasks)) this.http?.runner.runChanged(run.metadata.namespace, run.metadata.name);
+      // (Many at once are packed in liveTasks: a change there records tasks too.)
+      if (!isDeepStrictEqual(run.status?.tasks, old.status?.tasks) || !isDeepStrictEqual(run.status?.liveTasks, old.status?.liveTasks)) {
+        this.http?.runner.runChanged(run.metadata.namespace, run.metadata.name);
+      }
     });
     this.configs.on('add', (config) => {
       this.queue.add(configKey(config.metadata.namespace, config.metadata.name));
