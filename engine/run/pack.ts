@@ -18,7 +18,7 @@ import { taskName } from '../names.js';
 import type { JobRunObject, LiveTasks, TaskRef } from '../schema/resources.js';
 import { compact } from './compact.js';
 import { formatRanges, parseRanges } from './fold.js';
-import { indexJson, isCreateRequested, isFinished, requestedRef, taskKind, type TaskKind } from './task-refs.js';
+import { indexJson, isFinished, isPackedStray, requestedRef, taskKind, type TaskKind } from './task-refs.js';
 import { formatTime, parseTime } from './time.js';
 
 export interface Unpacked {
@@ -62,9 +62,8 @@ export function recordedTask(run: JobRunObject, name: string, creationTimestamp:
   const template = run.spec.template;
   const packed = unpackLiveTasks(run.status.liveTasks, expandIndexes(template.parallelism), run.metadata.name, taskKind(template.taskTemplate)).refs.find((t) => t.name === name);
   if (!packed) return { stray: false };
-  const strayOnRecord = uid !== undefined && (run.status.strayTasks ?? []).some((s) => s.uid === uid);
-  const createdLater = !isCreateRequested(packed) && creationTimestamp !== undefined && parseTime(creationTimestamp) > parseTime(packed.creationTimestamp!);
-  return { ref: packed, stray: strayOnRecord || createdLater };
+  const strays = new Set((run.status.strayTasks ?? []).map((s) => s.uid));
+  return { ref: packed, stray: isPackedStray(packed, { uid, creationTimestamp: creationTimestamp ?? '' }, strays) };
 }
 
 export interface Packing {

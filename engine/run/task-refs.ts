@@ -119,7 +119,7 @@ function isFoldedStray(task: ObservedTask, folded: FoldedIndex, strays: Readonly
  * A packed task has no uid on record: an object under its name is another if it is a stray on record
  * or was created after every task of its group was (a requested task's object comes after the request).
  */
-function isPackedStray(ref: TaskRef, task: ObservedTask, strays: ReadonlySet<string>): boolean {
+export function isPackedStray(ref: TaskRef, task: Pick<ObservedTask, 'uid' | 'creationTimestamp'>, strays: ReadonlySet<string>): boolean {
   if (task.uid && strays.has(task.uid)) return true;
   if (isCreateRequested(ref) || task.creationTimestamp === '') return false;
   return parseTime(task.creationTimestamp) > parseTime(ref.creationTimestamp!);
