@@ -8,9 +8,10 @@
  *
  * The planner decides the same on a folded status as on the full one (test/engine/run-bounds.test.ts):
  * a folded attempt counts as finished, a folded success keeps its index succeeded, and an object seen
- * under a folded attempt's name is that attempt only if it has ended and was created before the
- * attempts folded with it finished; otherwise it is a stray. The one case this cannot tell: a new
- * object that appeared and ended between two looks, created before the latest finish of its group.
+ * under a folded attempt's name is that attempt only if it has ended and was created no later than
+ * the attempts folded with it finished; otherwise it is a stray. The one case this cannot tell: a new
+ * object that appeared and ended between two looks, created no later than its group's latest finish
+ * (timestamps are whole seconds, so within the very second the task finished is enough).
  */
 import { canonicalIndexJson, type ParallelIndex } from '../indexes.js';
 import type { FoldedTasks, JobRunStatus, RetryDecision, TaskRef } from '../schema/resources.js';

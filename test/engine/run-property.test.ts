@@ -169,4 +169,15 @@ describe('planRun regressions found by the property', () => {
       ],
     );
   });
+
+  it('an object re-created and ended within the second its task finished: the full status reports the stray, the folded twin cannot tell', () => {
+    simulate(
+      { count: 1, maxAttempts: 1, retryDelaySeconds: 0, taskPendingTimeoutSeconds: 0, taskTimeoutSeconds: 0, completionStrategy: 'AllSuccessful', materialization: 'Rendered', killAt: undefined, rules: undefined, maxUncountedRetries: undefined },
+      [
+        { advance: 0, gitOpsApplies: true, createsSeen: false, changes: [{ pick: 0, to: 'succeed' }] },
+        { advance: 0, gitOpsApplies: false, createsSeen: false, changes: [{ pick: 0, to: 'recreate' }, { pick: 0, to: 'evict' }] },
+        { advance: 0, gitOpsApplies: false, createsSeen: false, changes: [] },
+      ],
+    );
+  });
 });
