@@ -501,6 +501,9 @@ export class Watcher {
       }
       rendered.push(object!);
     }
+    // Cache entries before the status that records their successes: at least once (cache-entries.ts).
+    const recording = caching && plan.cache?.record.length ? { config: caching, records: plan.cache.record } : undefined;
+    const uncached = recording ? await this.cacheEntries.write(recording.config, recording.records, signal) : [];
     const written = await this.writeStatus(key, live, plan, signal, foreign?.ours !== undefined);
     if (foreign) {
       const who = foreign.managers.join(', ') || 'another writer';
@@ -525,12 +528,13 @@ export class Watcher {
       if (target && selected) await this.killTask(run, target, selected.executor.kill({ object: target as never, createdByWatcher }, selected.template, now), kill.reason, signal);
     }
     this.events.record(run, plan.events);
+    for (const { task, error } of uncached) this.recordEvent(run, 'Warning', 'CacheEntryRefused', `the result of ${task} was not cached: ${error}`);
     this.noteTransitions(run, plan);
     if (caching && plan.cache) {
       this.options.metrics.cacheLookups.inc({ result: 'hit' }, plan.cache.hits.length);
       this.options.metrics.cacheLookups.inc({ result: 'miss' }, plan.cache.misses);
-      await this.cacheEntries.record(caching, run.spec.template.cache!, plan.cache.record, now, signal);
     }
+    if (recording) await this.cacheEntries.evict(recording.config, run.spec.template.cache!, recording.records, now, signal);
     return plan.requeueAt;
   }
 

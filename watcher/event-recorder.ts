@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { GROUP_VERSION } from '../engine/schema/resources.js';
 import type { Clock } from './clock.js';
-import { ApiError, isNotFound, type KubeClient, type KubeObject } from './kube/client.js';
+import { isNotFound, isRefused, type KubeClient, type KubeObject } from './kube/client.js';
 
 export const AGGREGATE_AFTER = 10;
 export const AGGREGATE_WINDOW_MS = 10 * 60_000;
@@ -216,9 +216,4 @@ export class EventRecorder {
     );
     this.written.set(key, { name, count: occurrences });
   }
-}
-
-/** An answer about the Event itself (forbidden, invalid, its namespace gone): writing it again cannot help. */
-function isRefused(error: unknown): boolean {
-  return error instanceof ApiError && error.status >= 400 && error.status < 500 && ![408, 409, 429].includes(error.status);
 }

@@ -70,16 +70,19 @@ export interface Eviction {
 /**
  * What a JobConfig sheds after an entry was written: every entry past maxAgeSeconds (it would never be
  * used again), then the oldest finished beyond maxEntries. The count stays at most maxEntries, plus the
- * entries written by reconciles still running at the same time (one per worker).
+ * entries written by reconciles still running at the same time (one per worker). Finish times are
+ * whole seconds: among entries finished in the same second, those just `written` count as the newest
+ * (what was learned last), then names decide.
  */
-export function entriesToEvict(entries: readonly { readonly name: string; readonly spec: TaskCacheEntrySpec }[], cache: CacheSpec, now: Millis): Eviction[] {
+export function entriesToEvict(entries: readonly { readonly name: string; readonly spec: TaskCacheEntrySpec }[], cache: CacheSpec, now: Millis, written: ReadonlySet<string> = new Set()): Eviction[] {
   const evictions: Eviction[] = [];
   const fresh = [];
   for (const entry of entries) {
     if (isFresh(entry.spec, cache, now)) fresh.push(entry);
     else evictions.push({ name: entry.name, reason: 'Expired' });
   }
-  const newestFirst = fresh.sort((a, b) => parseTime(b.spec.finishTimestamp) - parseTime(a.spec.finishTimestamp) || (a.name < b.name ? -1 : 1));
+  const justWritten = (entry: { readonly name: string }) => (written.has(entry.name) ? 0 : 1);
+  const newestFirst = fresh.sort((a, b) => parseTime(b.spec.finishTimestamp) - parseTime(a.spec.finishTimestamp) || justWritten(a) - justWritten(b) || (a.name < b.name ? -1 : 1));
   for (const entry of newestFirst.slice(cache.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES)) evictions.push({ name: entry.name, reason: 'OverLimit' });
   return evictions;
 }

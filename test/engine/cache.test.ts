@@ -102,6 +102,16 @@ describe('cache entries', () => {
     expect(entriesToEvict(entries, CACHE, now)).toEqual([{ name: 'e1', reason: 'Expired' }]);
   });
 
+  it('among entries finished in the same second, the ones just written are kept, whatever their names', () => {
+    const named = (name: string) => ({ name, spec: entry(name, 100) });
+    const entries = [named('a'), named('b'), named('c')];
+    const now = T0 + 200_000;
+    expect(entriesToEvict(entries, { ...CACHE, maxEntries: 1 }, now, new Set(['c'])).map((e) => e.name)).toEqual(['a', 'b']);
+    expect(entriesToEvict(entries, { ...CACHE, maxEntries: 2 }, now, new Set(['b', 'c'])).map((e) => e.name)).toEqual(['a']);
+    // Nothing just written: names decide, so every watcher evicts the same ones.
+    expect(entriesToEvict(entries, { ...CACHE, maxEntries: 1 }, now).map((e) => e.name)).toEqual(['b', 'c']);
+  });
+
   it("a run reads only entries its own JobConfig object owns, and only with that config's template", () => {
     const config = { metadata: { name: 'nightly', namespace: 'batch', uid: 'cfg-uid' }, spec: { template: cachedRun().spec.template, concurrency: { policy: 'Allow' } } } as JobConfigObject;
     const object = (spec: TaskCacheEntrySpec, uid: string): TaskCacheEntryObject => ({

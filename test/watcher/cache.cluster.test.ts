@@ -9,14 +9,15 @@ import { promisify } from 'node:util';
 import { Duration } from 'cdk8s';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Materialization, Option, Parallelism, Schedule, TaskTemplate, type JobConfigProps } from '../../constructs/index.js';
-import { taskCacheKey } from '../../engine/cache/index.js';
+import { cacheEntryObject, taskCacheKey } from '../../engine/cache/index.js';
 import { jobConfigCrd, jobRunCrd, taskCacheEntryCrd } from '../../engine/schema/crd.js';
 import type { TaskCacheEntryObject } from '../../engine/schema/cache-entry.js';
 import { ManualClock } from '../../watcher/clock.js';
 import type { Watcher } from '../../watcher/controller.js';
-import type { KubeObject } from '../../watcher/kube/client.js';
+import { isNotFound, type ApiError, type KubeObject } from '../../watcher/kube/client.js';
 import { createMetrics } from '../../watcher/metrics.js';
 import { applyCrds, clusterInfo, createNamespace, waitUntil, type TestNamespace } from '../cluster/client.js';
+import { freePort } from '../cluster/harness.js';
 import { finishedStatus } from '../cluster/kubelet.js';
 import { applyAsGitOps, ARGOCD, events, listTasks, podTask, registryValue, startWatcher, synthRun, testClient, waitForRun } from './helpers.js';
 
@@ -212,5 +213,85 @@ describe('task caching', () => {
     await client.delete({ apiVersion: 'taskplane.dev/v1alpha1', kind: 'JobConfig', metadata: { name: 'bounded', namespace: ns.name } });
     // kube-controller-manager's garbage collector picks up a new CRD's kind within its discovery period (30 s).
     await waitForEntries('bounded', 'gone with their JobConfig', (list) => list.length === 0, 120_000);
+  });
+});
+
+describe('cache entries the API server does not take', () => {
+  const entryRule = { apiGroups: ['taskplane.dev'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['taskcacheentries'], scope: 'Namespaced' };
+  const thisNamespace = () => ({ matchLabels: { 'kubernetes.io/metadata.name': ns.name } });
+  const guarded = { name: 'guarded', options: { n: Option.string({ default: '0' }) }, task: TaskTemplate.pod({ spec: podTask(['guard ${option.n}']) }), pendingTimeout: Duration.seconds(0), cache: { version: '1', maxAge: Duration.days(1) } };
+  const startGuarded = async (id: string, n: string) => {
+    const { config, run } = synthRun(ns.name, guarded, (c) => c.run(id, { materialization: Materialization.DEFERRED, options: { n } }));
+    await applyAsGitOps([config, run]);
+    return run.metadata.name;
+  };
+  /** The status the API server answers a TaskCacheEntry write in this namespace with now (a dry run: nothing is kept). */
+  const probe = () => {
+    const spec = { configName: 'probe', key: 'probe', version: '1', index: { indexNumber: 0 }, run: 'probe', task: 'probe-0-0', finishTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    const object = cacheEntryObject({ metadata: { name: 'probe', namespace: ns.name, uid: 'probe-uid' } }, spec) as unknown as KubeObject;
+    return client.apply(object, undefined, { dryRun: true }).then(() => 200, (e: ApiError) => e.status);
+  };
+  /** Creates the admission objects, waits until entry writes get `status`, runs `body`, then removes them. */
+  async function whileAnswered(status: number, admission: KubeObject[], body: () => Promise<void>): Promise<void> {
+    for (const object of admission) await client.create(object);
+    try {
+      await waitUntil(`TaskCacheEntry writes answered ${status}`, async () => ((await probe()) === status ? true : undefined));
+      await body();
+    } finally {
+      for (const object of admission.reverse()) await client.delete(object).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    }
+  }
+
+  it('an entry write that fails (a webhook the API server cannot reach) holds the success back, says why on the run, and lands once the API server takes it: at least once, never lost', async () => {
+    // failurePolicy Fail and nothing listening on the port: every entry write is answered 500, as in an outage.
+    const webhook = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: `${ns.name}-entries-down` },
+      webhooks: [{ name: 'entries.taskplane.test', clientConfig: { url: `https://127.0.0.1:${await freePort()}/` }, rules: [entryRule], namespaceSelector: thisNamespace(), failurePolicy: 'Fail', sideEffects: 'None', admissionReviewVersions: ['v1'], timeoutSeconds: 1 }],
+    } as unknown as KubeObject;
+    let name = '';
+    await whileAnswered(500, [webhook], async () => {
+      name = await startGuarded('outage', '1');
+      const [pod] = await waitUntil(`the task of ${name}`, async () => {
+        const pods = await listTasks(client, ns.name, 'v1', 'Pod', name);
+        return pods.length === 1 ? pods : undefined;
+      });
+      await succeed(pod!.metadata.name, { rows: 1 });
+      const held = await waitForRun(client, ns.name, name, 'ReconcileError', (r) => r.status?.conditions?.some((c) => c.type === 'ReconcileError') === true);
+      expect(held.status!.conditions!.find((c) => c.type === 'ReconcileError')!.message).toContain('webhook');
+      // The success is not on record while its entry is not: the next reconcile still sees it as new.
+      expect(held.status!.phase).not.toBe('Succeeded');
+      expect(await entries('guarded')).toEqual([]);
+    });
+    const done = await waitForRun(client, ns.name, name, 'Succeeded', (r) => r.status?.phase === 'Succeeded');
+    expect(done.status!.tasks![0]!.taskResult).toEqual({ rows: 1 });
+    const [entry] = await waitForEntries('guarded', 'the held one', (list) => list.length === 1);
+    expect(entry!.spec).toMatchObject({ run: name, result: { rows: 1 } });
+  });
+
+  it('an entry the API server refuses (an admission policy) is reported as a Warning and never holds the run up', async () => {
+    const policy = `${ns.name}-no-entries`;
+    const admission = [
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: policy },
+        spec: { failurePolicy: 'Fail', matchConstraints: { resourceRules: [entryRule] }, validations: [{ expression: 'false', message: 'no cache entries here' }] },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: policy },
+        spec: { policyName: policy, validationActions: ['Deny'], matchResources: { namespaceSelector: thisNamespace() } },
+      },
+    ] as unknown as KubeObject[];
+    await whileAnswered(422, admission, async () => {
+      const name = await startGuarded('refused', '2');
+      await runToSuccess(name, { rows: 2 });
+      const warning = await waitUntil('the CacheEntryRefused event', async () => (await events(client, ns.name, name)).find((e) => e.reason === 'CacheEntryRefused'));
+      expect(warning).toMatchObject({ type: 'Warning', message: expect.stringContaining(`the result of ${name}-0-0 was not cached`) });
+      expect((await entries('guarded')).map((e) => e.spec.run)).not.toContain(name);
+    });
   });
 });

@@ -54,6 +54,8 @@ export class ApiError extends Error {
 export const isNotFound = (e: unknown) => e instanceof ApiError && e.status === 404;
 export const isAlreadyExists = (e: unknown) => e instanceof ApiError && e.status === 409 && e.reason === 'AlreadyExists';
 export const isConflict = (e: unknown) => e instanceof ApiError && e.status === 409 && e.reason !== 'AlreadyExists';
+/** An answer about the object itself (forbidden, invalid, its namespace gone): sending it again cannot help. */
+export const isRefused = (e: unknown) => e instanceof ApiError && e.status >= 400 && e.status < 500 && ![408, 409, 429].includes(e.status);
 
 export interface RequestObserver {
   (verb: string, resource: string, status: number): void;
