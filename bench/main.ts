@@ -202,6 +202,7 @@ function watcherReport(w: WatcherResult, title = 'Watcher throughput'): string {
     `${rate(p.watcherRate)}${lag(p.watcherLagMs)}`,
     p.informerRate && p.watcherRate ? fmtRatio(p.watcherRate / p.informerRate) : '-',
     `${((p.watcherCpuS * 1e6) / p.events).toFixed(0)} / ${((p.informerCpuS * 1e6) / p.events).toFixed(0)} µs`,
+    `${(p.machineBusy * 100).toFixed(0)}% · ${p.controlPlaneCores.toFixed(2)}`,
   ]);
   const st = w.startup;
   const mb = (n: number) => `${n.toFixed(0)} MB`;
@@ -236,9 +237,10 @@ function watcherReport(w: WatcherResult, title = 'Watcher throughput'): string {
       `Then Pod status writes (what a kubelet does) at fixed rates and as fast as possible. A phase's events per second are its N writes ÷ (time the consumer had all N − first write sent): ` +
       `for the bare informer (client-node \`makeInformer\`, counting events in its own process), when it has received all N Pod updates; for the watcher (\`taskplane watch\` as a child process), ` +
       `when its JobRun statuses (read by a third process's informer) show all N task transitions. In brackets: how long after the last write was acknowledged. CPU: per event, watcher / bare informer. ` +
+      `Machine busy: the share of all ${cpus().length} cores' time spent busy during the phase (every process); control plane cores: etcd's and kube-apiserver's CPU seconds ÷ the phase's seconds. ` +
       `All processes (etcd, kube-apiserver, watcher, informers, driver) share the machine.`,
     ...(startupPart ? [startupPart] : []),
-    table(['phase', 'events', 'written', 'bare informer', 'watcher status', 'watcher/informer', 'CPU per event'], rows),
+    table(['phase', 'events', 'written', 'bare informer', 'watcher status', 'watcher/informer', 'CPU per event', 'machine busy · control plane cores'], rows),
     [
       `- Failure → retry created (a failed Pod written; its retry's ADDED seen by the bare informer), ${w.retry.count} retries at ${w.retry.rate} failures/s with ${w.tasks} tasks cached: median ${fmtMs(w.retry.medianMs)}, p99 ${fmtMs(w.retry.p99Ms)}, max ${fmtMs(w.retry.maxMs)}.`,
       `- Watcher memory with ${w.tasks} tasks cached: RSS ${mb(w.memory.watcherAfterApplyMB)} after the ${st ? 'start-up' : 'apply'}, ${mb(w.memory.watcherEndMB)} at the end, peak (VmHWM) ${mb(w.memory.watcherPeakMB)}; ` +

@@ -136,11 +136,23 @@ function memory(pid: number): { peakMB: number; rssMB: number } {
   return { peakMB: kb('VmHWM') / 1024, rssMB: kb('VmRSS') / 1024 };
 }
 
+/** Busy and all clock ticks of the whole machine so far (/proc/stat): busy is everything but idle and iowait. */
+function machineTicks(): { busy: number; all: number } {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const all = ticks.slice(0, 8).reduce((sum, t) => sum + t, 0);
+  return { busy: all - ticks[3]! - ticks[4]!, all };
+}
+
 /** User + system CPU seconds a process has used so far. */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   // utime and stime are fields 14 and 15 of stat (12 and 13 after the comm field), in clock ticks.
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds etcd and kube-apiserver have used so far. */
+function controlPlaneCpu(cp: ControlPlane): number {
+  return (['etcd', 'kube-apiserver'] as const).reduce((sum, name) => sum + cpuSeconds(cp.pids()[name]!), 0);
 }
 
 
@@ -230,6 +242,10 @@ export interface PhaseResult {
   /** CPU seconds used during the phase (until the watcher had caught up). */
   readonly watcherCpuS: number;
   readonly informerCpuS: number;
+  /** Share of the machine's CPU time busy during the phase (every process, /proc/stat). */
+  readonly machineBusy: number;
+  /** Cores etcd and kube-apiserver used on average during the phase. */
+  readonly controlPlaneCores: number;
   readonly timedOut?: string;
 }
 
@@ -486,8 +502,7 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
       const everyRun = statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasks }, 900_000);
       // The first run whose status lists its tasks: the watcher's Pod list is done (a reconcile waits for it).
       const firstRun = statuses.ask({ op: 'tasks', runs: runNames, match: { retry: 0 }, target: tasksPerRun }, 900_000);
-      const controlPlaneCpu = () => (['etcd', 'kube-apiserver'] as const).reduce((sum, name) => sum + cpuSeconds(cp.pids()[name]!), 0);
-      const controlPlaneCpu0 = controlPlaneCpu();
+      const controlPlaneCpu0 = controlPlaneCpu(cp);
       const started = await startWatcher();
       ({ watcherPid, metricsUrl, stop: stopWatcher } = started);
       const ready = wallMs();
@@ -495,7 +510,7 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
       const first = (await firstRun)!.at;
       if (reconciled === undefined) throw new Error(`the watcher's statuses did not list all ${tasks} tasks within 900 s of its start`);
       const startupPeak = memory(watcherPid).peakMB;
-      const cpu = { watcher: cpuSeconds(watcherPid), controlPlane: controlPlaneCpu() - controlPlaneCpu0 };
+      const cpu = { watcher: cpuSeconds(watcherPid), controlPlane: controlPlaneCpu(cp) - controlPlaneCpu0 };
       // Let the first reconciles' garbage go before calling it steady.
       await sleep(15_000);
       const steady = memory(watcherPid);
@@ -536,15 +551,16 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
     ): Promise<{ acks: number[]; start: number }> => {
       const items = podsOf(set);
       const informerBase = ((await pods.ask({ op: 'counters' }))!.value as Record<string, number>)[`UPDATE:${transition.podPhase}`] ?? 0;
-      const cpu0 = { watcher: cpuSeconds(watcherPid), informer: cpuSeconds(pods.child.pid!) };
+      const cpu0 = { watcher: cpuSeconds(watcherPid), informer: cpuSeconds(pods.child.pid!), controlPlane: controlPlaneCpu(cp), machine: machineTicks() };
       const informerDone = pods.ask({ op: 'count', key: `UPDATE:${transition.podPhase}`, target: informerBase + items.length }, 300_000);
       const watcherDone = statuses.ask({ op: 'tasks', runs: set, match: transition.match, target: items.length }, 300_000);
       const status = (item: (typeof items)[number]) =>
         transition.podPhase === 'Running' ? runningStatus(containers(item.config)) : finishedStatus(containers(item.config), transition.podPhase);
       const driven = await drive(items, rate, rate ? 64 : 32, (item) => api.podStatus(item.name, status(item)));
       const [informer, watched] = await Promise.all([informerDone, watcherDone]);
-      const cpu1 = { watcher: cpuSeconds(watcherPid), informer: cpuSeconds(pods.child.pid!) };
+      const cpu1 = { watcher: cpuSeconds(watcherPid), informer: cpuSeconds(pods.child.pid!), controlPlane: controlPlaneCpu(cp), machine: machineTicks() };
       const n = items.length;
+      const wallS = ((watched?.at ?? wallMs()) - driven.start) / 1000;
       const result: PhaseResult = {
         name,
         transition: `${transition.match.state}${transition.match.result ? `/${transition.match.result}` : ''}`,
@@ -557,6 +573,8 @@ export async function runWatcherBench(opts: { runs: number; tasksPerRun: number;
         watcherLagMs: watched && watched.at - driven.end,
         watcherCpuS: cpu1.watcher - cpu0.watcher,
         informerCpuS: cpu1.informer - cpu0.informer,
+        machineBusy: (cpu1.machine.busy - cpu0.machine.busy) / (cpu1.machine.all - cpu0.machine.all),
+        controlPlaneCores: (cpu1.controlPlane - cpu0.controlPlane) / wallS,
         ...((!informer || !watched) && { timedOut: !informer ? 'informer' : 'watcher' }),
       };
       phases.push(result);
