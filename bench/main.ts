@@ -14,6 +14,7 @@ import { runWatcherBench, runWatcherKwokBench, SCALE_PLAN, type KwokResult, type
 import { runHttpBench, type HttpBenchResult } from './http.js';
 import { runShardsBench, shardsReport, type ShardsBenchResult } from './shards.js';
 import { fmtMs, fmtRatio, REPO_ROOT, table } from './util.js';
+import { CHART } from './workload.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -156,7 +157,7 @@ function synthReport(s: SynthResult): string {
       `(a) taskplane: \`TaskplaneApp\`, \`new JobConfig\` + \`config.run\`, \`synth()\`; (b) plain cdk8s: the same objects (precomputed by taskplane's engine) as \`ApiObject\`s, one chart per JobConfig, \`App\` with FILE_PER_CHART; ` +
       `(c) the floor: \`yaml.stringify\` of the same objects (keys pre-sorted) written to taskplane's layout, no cdk8s. ` +
       `Time: median of the runs (n), each in a fresh process, from after module loading to the last file written (under ${OUTPUT_BASE}; engine work included for (a), excluded for (b) and (c)); a case over 30 s runs once. a/c and a/b: the median of each repetition's ratio (the cases of a repetition run back to back, so the ratio cancels the machine's drift). RSS: the process's peak (maxRSS). ` +
-      `Equivalence at ${e.configs} × ${e.tasks} (${e.documents} documents): ${same} as taskplane; taskplane and the floor byte-identical: ${e.yamlFloorByteIdentical ? 'yes' : 'NO'}.`,
+      `Equivalence at ${e.configs} × ${e.tasks} (${e.documents} documents under ${CHART}/; taskplane also writes the namespaces and a Kustomization, the others do not): ${same} as taskplane; taskplane and the floor byte-identical: ${e.yamlFloorByteIdentical ? 'yes' : 'NO'}.`,
     table(['N × P', '(a) taskplane', '(b) cdk8s', '(c) yaml floor', 'a/c', 'a/b', 'a per task', 'n'], rows),
     `Linearity (cost of one more task at a fixed number of JobConfigs): ${marginal || '-'}.`,
   ].join('\n\n');
