@@ -5,7 +5,6 @@
  * every replica keeps its caches warm.
  */
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -26,6 +25,7 @@ import { ApiHealth, isOutage } from './api-health.js';
 import { WriteExpectations } from './expectations.js';
 import { classifyFailure, createRejection, type Rejection } from './failures.js';
 import { ShardElector, type LeaderElectionOptions } from './shards.js';
+import { ShardTerms } from './terms.js';
 import { shardOf } from '../engine/shards.js';
 import { replacingPatch, StatusOwnership } from './status-owner.js';
 import type { WatcherMetrics } from './metrics.js';
@@ -111,13 +111,7 @@ export class Watcher {
   private readonly busySince = new Map<number, number>();
   private stopped = false;
   private readonly clock: Clock;
-  /**
-   * One per shard held (shard 0 is everything when there is one): aborted when the shard is lost, so
-   * in-flight reconciles stop before their next write and their requests are destroyed.
-   */
-  private readonly terms = new Map<number, AbortController>();
-  /** Work in flight per shard, which a hand-over waits for. */
-  private readonly inFlight = new Map<number, Set<Promise<void>>>();
+  private readonly terms = new ShardTerms();
   private readonly shards: number;
   private readonly admission: RunAdmission;
   private readonly cacheEntries: CacheEntries;
@@ -201,12 +195,12 @@ export class Watcher {
       refreshStatus: (config) => this.queue.add(configKey(config.metadata.namespace, config.metadata.name)),
     });
     if (options.leaderElection) {
-      this.elector = new ShardElector(this.client, options.leaderElection, { drain: (shard) => this.drain(shard), logger: options.logger });
+      this.elector = new ShardElector(this.client, options.leaderElection, { drain: (shard) => this.terms.drain(shard), logger: options.logger });
       this.elector.on('started', (shard) => this.gained(shard));
       this.elector.on('stopped', (shard) => this.lost(shard));
       this.heldChanged();
     } else {
-      this.terms.set(0, newTerm());
+      this.terms.begin(0);
       this.heldChanged();
     }
   }
@@ -214,7 +208,7 @@ export class Watcher {
   /** A shard (or the leadership) gained: everything in it may have changed while another replica held it. */
   private gained(shard: number): void {
     this.options.logger.info({ identity: this.options.leaderElection?.identity, shard, shards: this.shards }, this.shards === 1 ? 'became leader' : 'acquired shard');
-    this.terms.set(shard, newTerm());
+    this.terms.begin(shard);
     this.heldChanged(shard, 'gained');
     for (const run of this.runs.list()) {
       const key = runKey(run.metadata.namespace, run.metadata.name);
@@ -233,8 +227,7 @@ export class Watcher {
 
   private lost(shard: number): void {
     this.options.logger.warn({ shard, shards: this.shards }, this.shards === 1 ? 'lost leadership; in-flight reconciles are aborted, reconciles pause' : 'lost shard; its in-flight reconciles are aborted');
-    this.terms.get(shard)?.abort(new Error(this.shards === 1 ? 'lost leadership' : `lost shard ${shard}`));
-    this.terms.delete(shard);
+    this.terms.end(shard, new Error(this.shards === 1 ? 'lost leadership' : `lost shard ${shard}`));
     this.heldChanged(shard, 'lost');
     this.scheduler.dropUnowned();
     this.http?.runner.abandon();
@@ -247,11 +240,6 @@ export class Watcher {
     if (shard !== undefined && change) metrics.shardTransitions.inc({ shard: String(shard), change });
   }
 
-  /** Resolves once the reconciles of `shard` in flight have finished (a hand-over bounds the wait). */
-  private async drain(shard: number): Promise<void> {
-    await Promise.all(this.inFlight.get(shard) ?? []);
-  }
-
   /** The shard of a queue key: a config's own, a run's config's; undefined for a run not (or no longer) cached. */
   private shardOfKey(key: string): number | undefined {
     if (this.shards === 1) return 0;
@@ -262,7 +250,7 @@ export class Watcher {
   }
 
   private owns(shard: number | undefined): boolean {
-    return shard !== undefined && this.terms.has(shard);
+    return this.terms.signal(shard) !== undefined;
   }
 
   /** Holds the leadership, or at least one shard. */
@@ -272,7 +260,7 @@ export class Watcher {
 
   /** The shards this replica acts on now. */
   get heldShards(): number[] {
-    return [...this.terms.keys()].sort((a, b) => a - b);
+    return this.terms.held();
   }
 
   /** Resolves once the events recorded so far are written (they are written off the reconcile path). */
@@ -380,17 +368,12 @@ export class Watcher {
     for (let key = await this.queue.next(); key !== undefined; key = await this.queue.next()) {
       this.options.metrics.queueDepth.set(this.queue.length);
       const shard = this.shardOfKey(key);
-      const term = shard === undefined ? undefined : this.terms.get(shard);
-      if (!term) {
+      const signal = this.terms.signal(shard);
+      if (!signal) {
         this.queue.done(key);
         continue;
       }
-      const handled = this.handle(id, key, shard!, term.signal);
-      const inFlight = this.inFlight.get(shard!) ?? new Set();
-      this.inFlight.set(shard!, inFlight);
-      inFlight.add(handled);
-      await handled;
-      inFlight.delete(handled);
+      await this.terms.track(shard!, this.handle(id, key, shard!, signal));
     }
   }
 
@@ -660,14 +643,4 @@ export class Watcher {
       if (!other.status?.startTime) this.queue.add(runKey(other.metadata.namespace, other.metadata.name));
     }
   }
-}
-
-/**
- * One leadership term's abort signal. Every in-flight request listens to it (and takes its listener
- * with it when done), so many at once are normal: no listener limit.
- */
-function newTerm(): AbortController {
-  const term = new AbortController();
-  setMaxListeners(0, term.signal);
-  return term;
 }
