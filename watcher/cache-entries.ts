@@ -1,8 +1,9 @@
 /**
  * The watcher's side of task caching: reading a JobConfig's TaskCacheEntries when a run is about to
  * create tasks, writing an entry for each success the plan records (before the status that records
- * it), and evicting what the engine says (engine/cache/entries.ts). Entries are read with a LIST by label, not an informer: a run that
- * follows another one moments later must see its entry, and only reconciles that create tasks read.
+ * it), and evicting what the engine says (engine/cache/entries.ts). Entries are read with a LIST by
+ * label, not an informer: a run that follows another one moments later must see its entry, and only
+ * reconciles that create tasks read.
  */
 import type { Logger } from 'pino';
 import { cacheEntryName, cacheEntryObject, cacheEntrySelector, entriesOf, entriesToEvict } from '../engine/cache/index.js';
@@ -54,8 +55,8 @@ export class CacheEntries {
 
   /**
    * Deletes what the engine says is expired or over maxEntries (keeping the entries just `written`
-   * over others of the same second). Best effort after the status write:
-   * eviction reads every entry, so the next one catches up on any left behind.
+   * over others of the same second). Best effort after the status write: eviction reads every entry,
+   * so the next one catches up on any left behind.
    */
   async evict(config: Config, cache: CacheSpec, written: readonly TaskCacheEntrySpec[], now: Date, signal: AbortSignal): Promise<void> {
     const listed = await this.list(config);

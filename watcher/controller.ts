@@ -485,7 +485,7 @@ export class Watcher {
       rendered.push(object!);
     }
     // Cache entries before the status that records their successes: at least once (cache-entries.ts).
-    const recording = caching && plan.cache?.record.length ? { config: caching, records: plan.cache.record } : undefined;
+    const recording = caching && plan.cache?.record.length ? { config: caching, cache: run.spec.template.cache!, records: plan.cache.record } : undefined;
     const uncached = recording ? await this.cacheEntries.write(recording.config, recording.records, signal) : [];
     const written = await this.writeStatus(key, live, plan, signal, foreign?.ours !== undefined);
     if (foreign) {
@@ -517,7 +517,7 @@ export class Watcher {
       this.options.metrics.cacheLookups.inc({ result: 'hit' }, plan.cache.hits.length);
       this.options.metrics.cacheLookups.inc({ result: 'miss' }, plan.cache.misses);
     }
-    if (recording) await this.cacheEntries.evict(recording.config, run.spec.template.cache!, recording.records, now, signal);
+    if (recording) await this.cacheEntries.evict(recording.config, recording.cache, recording.records, now, signal);
     return plan.requeueAt;
   }
 

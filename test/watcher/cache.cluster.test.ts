@@ -238,7 +238,7 @@ describe('cache entries the API server does not take', () => {
       await waitUntil(`TaskCacheEntry writes answered ${status}`, async () => ((await probe()) === status ? true : undefined));
       await body();
     } finally {
-      for (const object of admission.reverse()) await client.delete(object).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+      for (const object of [...admission].reverse()) await client.delete(object).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
     }
   }
 
